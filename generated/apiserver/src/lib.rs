@@ -1,0 +1,1 @@
+//! The generated kapi apiserver library: typed kinds from /schemas.

@@ -1,0 +1,2 @@
+//! apiserver binary.
+fn main() {}

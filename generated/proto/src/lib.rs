@@ -1,0 +1,1 @@
+//! Protobuf types compiled by prost-build from generated/proto.

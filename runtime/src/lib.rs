@@ -1,0 +1,1 @@
+//! kapi-runtime: everything generated code links to.

@@ -1,0 +1,1 @@
+//! kapi-tests: harness to start the real binary and talk to it.
