@@ -1,2 +1,45 @@
-//! cargo xtask.
-fn main() {}
+//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench).
+
+mod import;
+mod test;
+
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+  generate [--check]            write generated/ (proto, openapi, JSON Schema); --check fails if stale
+  import [--reference DIR]      (re)write the built-in kinds in schemas/ from ../shared/reference
+  new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
+  test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
+  bench [--quick]               benchmarks with in-run baselines";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    match cmd {
+        "import" => import::run(&project_root(), rest),
+        "test" => test::run(&project_root(), rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The workspace root (the parent of xtask/).
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
