@@ -9,3 +9,4 @@ pub mod source;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use model::{load_dir, Model};
+pub mod emit;

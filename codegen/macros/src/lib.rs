@@ -1,8 +1,41 @@
-//! include_schemas!: thin proc-macro over kapi-codegen.
-use proc_macro::TokenStream;
+//! `include_schemas!`: a thin proc-macro. It only parses its argument, calls kapi-codegen and turns
+//! schema diagnostics into compile errors at the literal's span.
 
-/// Compiles every schema under the given folder into typed Rust.
+use proc_macro::TokenStream;
+use std::path::PathBuf;
+
+/// Compiles every schema file under a folder (relative to the calling crate's `Cargo.toml`) into typed
+/// Rust: a module per group-version (`core::v1::Pod`), list types, `Resource` impls, schema trees and
+/// the registry table `KINDS`.
+///
+/// ```ignore
+/// kapi_macros::include_schemas!("../../schemas");
+/// ```
 #[proc_macro]
-pub fn include_schemas(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn include_schemas(input: TokenStream) -> TokenStream {
+    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let base = std::env::var("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let dir = base.join(lit.value());
+    match kapi_codegen::load_dir(&dir) {
+        Ok(model) => kapi_codegen::emit::rust::emit(&model).into(),
+        Err(diags) => {
+            let mut all = diags.0.clone();
+            all.sort();
+            all.dedup();
+            let mut err: Option<syn::Error> = None;
+            for d in &all {
+                let e = syn::Error::new(lit.span(), d.to_string());
+                match &mut err {
+                    Some(acc) => acc.combine(e),
+                    None => err = Some(e),
+                }
+            }
+            let summary = syn::Error::new(lit.span(), format!("{} error(s) in schemas under {}", all.len(), dir.display()));
+            let mut err = err.unwrap_or_else(|| summary.clone());
+            if all.len() > 1 {
+                err.combine(summary);
+            }
+            err.to_compile_error().into()
+        }
+    }
 }

@@ -1,0 +1,612 @@
+//! Rust emitter: a module per group-version with one struct per named type, a list type and a
+//! `Resource` impl per kind, static schema trees (validation, defaulting, pruning run over them in
+//! kapi-runtime), `KindInfo` statics and the registry table `KINDS`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::model::{Kind, Model, Module, NamedType, Schema, Ty};
+
+/// Path prefix of the runtime crate in generated code.
+fn rt() -> TokenStream {
+    quote!(::kapi_runtime)
+}
+
+/// Emits the whole model as one token stream (the body `include_schemas!` expands to).
+pub fn emit(model: &Model) -> TokenStream {
+    let cycles = Cycles::new(model);
+    let mut modules: BTreeMap<Module, Vec<TokenStream>> = BTreeMap::new();
+    for t in model.types.values() {
+        let Some(m) = &t.module else { continue };
+        modules.entry(m.clone()).or_default().push(emit_named(model, t, &cycles));
+    }
+    for k in &model.kinds {
+        modules.entry(k.module.clone()).or_default().push(emit_kind(model, k));
+    }
+    // Nest modules: group { version { items } }.
+    let mut groups: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
+    for (m, items) in modules {
+        let v = ident(&m.version);
+        let doc = format!("Version {} of group module `{}`.", m.version, m.group);
+        groups.entry(m.group.clone()).or_default().push(quote! {
+            #[doc = #doc]
+            #[allow(clippy::all, missing_docs, non_camel_case_types, unused_imports)]
+            pub mod #v {
+                #(#items)*
+            }
+        });
+    }
+    let group_mods = groups.into_iter().map(|(g, vs)| {
+        let g = ident(&g);
+        let doc = format!("API group module `{g}`.");
+        quote! {
+            #[doc = #doc]
+            pub mod #g { #(#vs)* }
+        }
+    });
+    let kind_refs = model.kinds.iter().map(|k| {
+        let path = module_path(&k.module);
+        let info = format_ident!("{}_INFO", screaming(&k.kind));
+        quote!(&#path::#info)
+    });
+    let includes = model.files.iter().map(|f| {
+        let s = f.display().to_string();
+        quote!(const _: &str = include_str!(#s);)
+    });
+    let rt = rt();
+    quote! {
+        #(#includes)*
+        #(#group_mods)*
+        /// Every kind in every version, in (group, version, kind) order: the registry table.
+        pub static KINDS: &[&#rt::apimachinery::KindInfo] = &[#(#kind_refs),*];
+    }
+}
+
+fn ident(s: &str) -> Ident {
+    let s = if syn::parse_str::<Ident>(s).is_ok() { s.to_string() } else { format!("{s}_") };
+    Ident::new(&s, Span::call_site())
+}
+
+fn module_path(m: &Module) -> TokenStream {
+    let g = ident(&m.group);
+    let v = ident(&m.version);
+    quote!(crate::#g::#v)
+}
+
+/// `PodSpec` → `POD_SPEC`.
+fn screaming(s: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = s.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let prev_lower = chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit();
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev_lower || (next_lower && chars[i - 1].is_uppercase()) {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_uppercase());
+    }
+    out
+}
+
+/// `podIPs` → `pod_i_ps`-free snake case: `pod_ips`; keywords get a trailing underscore.
+pub fn field_ident(json: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = json.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !out.ends_with('_') {
+                out.push('_');
+            }
+            continue;
+        }
+        if c.is_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let prev_lower = prev.is_lowercase() || prev.is_ascii_digit();
+            // `IPs`, `CIDRs`: a plural `s` after an acronym does not start a new word.
+            let plural_s = chars.get(i + 1) == Some(&'s') && chars.get(i + 2).is_none_or(|n| n.is_uppercase());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase()) && !plural_s;
+            if (prev_lower || (next_lower && prev.is_uppercase())) && !out.ends_with('_') {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    let mut out = out.trim_matches('_').to_string();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'f');
+        out.insert(1, '_');
+    }
+    if syn::parse_str::<Ident>(&out).is_err() || out == "self" || out == "super" || out == "crate" || out == "Self" {
+        out.push('_');
+    }
+    out
+}
+
+/// Named types that can reach themselves (their fields must be boxed).
+struct Cycles {
+    reach: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Cycles {
+    fn new(model: &Model) -> Self {
+        let mut direct: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in model.types.values() {
+            let mut set = BTreeSet::new();
+            collect_named(&t.schema, &mut set);
+            direct.insert(t.name.clone(), set);
+        }
+        let mut reach = BTreeMap::new();
+        for name in direct.keys() {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<String> = direct.get(name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            while let Some(n) = stack.pop() {
+                if seen.insert(n.clone()) {
+                    if let Some(next) = direct.get(&n) {
+                        stack.extend(next.iter().cloned());
+                    }
+                }
+            }
+            reach.insert(name.clone(), seen);
+        }
+        Cycles { reach }
+    }
+
+    /// Whether a field of type `target` inside `owner` closes a cycle.
+    fn boxed(&self, owner: &str, target: &str) -> bool {
+        owner == target || self.reach.get(target).is_some_and(|r| r.contains(owner))
+    }
+}
+
+fn collect_named(s: &Schema, out: &mut BTreeSet<String>) {
+    match &s.ty {
+        Ty::Named(n) => {
+            out.insert(n.clone());
+        }
+        Ty::Array(i) | Ty::Map(i) => collect_named(i, out),
+        Ty::Object(o) => o.properties.values().for_each(|p| collect_named(p, out)),
+        _ => {}
+    }
+}
+
+/// The Rust type of a named type, as seen from generated code.
+fn named_path(model: &Model, name: &str) -> TokenStream {
+    let rt = rt();
+    match model.named(name) {
+        Some(NamedType { well_known: Some(w), .. }) => {
+            let w = ident(w);
+            quote!(#rt::apimachinery::#w)
+        }
+        Some(t) => {
+            let m = t.module.as_ref().map(module_path).unwrap_or_default();
+            let n = ident(&t.rust_name);
+            quote!(#m::#n)
+        }
+        None => quote!(#rt::__private::serde_json::Value),
+    }
+}
+
+fn rust_type(model: &Model, owner: &str, s: &Schema, cycles: &Cycles) -> TokenStream {
+    let rt = rt();
+    match &s.ty {
+        Ty::Any => quote!(#rt::__private::serde_json::Value),
+        Ty::FreeObject => quote!(#rt::__private::serde_json::Map<::std::string::String, #rt::__private::serde_json::Value>),
+        Ty::String => match s.format.as_deref() {
+            _ => quote!(::std::string::String),
+        },
+        Ty::Integer => match s.format.as_deref() {
+            Some("int32") => quote!(i32),
+            _ => quote!(i64),
+        },
+        Ty::Number => quote!(f64),
+        Ty::Boolean => quote!(bool),
+        Ty::IntOrString => quote!(#rt::apimachinery::IntOrString),
+        Ty::Array(i) => {
+            let inner = rust_type(model, owner, i, cycles);
+            quote!(::std::vec::Vec<#inner>)
+        }
+        Ty::Map(i) => {
+            let inner = rust_type(model, owner, i, cycles);
+            quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+        }
+        Ty::Named(n) => {
+            let p = named_path(model, n);
+            if cycles.boxed(owner, n) {
+                quote!(::std::boxed::Box<#p>)
+            } else {
+                p
+            }
+        }
+        Ty::Object(_) => quote!(#rt::__private::serde_json::Value),
+    }
+}
+
+fn doc_attr(d: Option<&str>) -> TokenStream {
+    match d {
+        Some(d) if !d.trim().is_empty() => {
+            let d = format!(" {}", d.trim().replace('\n', "\n "));
+            quote!(#[doc = #d])
+        }
+        _ => quote!(),
+    }
+}
+
+fn emit_named(model: &Model, t: &NamedType, cycles: &Cycles) -> TokenStream {
+    let Some(obj) = t.object() else { return quote!() };
+    let rt = rt();
+    let name = ident(&t.rust_name);
+    let doc = doc_attr(t.schema.description.as_deref().or(Some(&format!("`{}`", t.name))));
+    let serde_path = quote!(#rt::__private::serde);
+    let mut used = BTreeSet::new();
+    let mut fields = Vec::new();
+    let root_kind = model.kinds.iter().find(|k| k.definition == t.name);
+    for (json, s) in &obj.properties {
+        let mut f = field_ident(json);
+        while !used.insert(f.clone()) {
+            f.push('_');
+        }
+        let fid = ident(&f);
+        let ty = rust_type(model, &t.name, s, cycles);
+        let fdoc = doc_attr(s.description.as_deref());
+        let required = obj.required.iter().any(|r| r == json) && !s.nullable;
+        let is_meta = root_kind.is_some() && json == "metadata";
+        if is_meta || required {
+            fields.push(quote! {
+                #fdoc
+                #[serde(rename = #json, default)]
+                pub #fid: #ty,
+            });
+        } else {
+            fields.push(quote! {
+                #fdoc
+                #[serde(rename = #json, default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub #fid: ::std::option::Option<#ty>,
+            });
+        }
+    }
+    if t.schema.preserve_unknown_fields {
+        fields.push(quote! {
+            /// Fields not declared in the schema (kept: `x-kubernetes-preserve-unknown-fields`).
+            #[serde(flatten)]
+            pub unknown_fields: #rt::__private::serde_json::Map<::std::string::String, #rt::__private::serde_json::Value>,
+        });
+    }
+    let schema_static = format_ident!("{}_SCHEMA", screaming(&t.rust_name));
+    let schema_body = object_schema(model, t);
+    let sdoc = format!("Schema tree of `{}`.", t.name);
+    quote! {
+        #doc
+        #[derive(Debug, Clone, Default, PartialEq, #serde_path::Serialize, #serde_path::Deserialize)]
+        #[serde(crate = "::kapi_runtime::__private::serde")]
+        pub struct #name {
+            #(#fields)*
+        }
+        #[doc = #sdoc]
+        pub static #schema_static: #rt::apimachinery::schema::ObjectSchema = #schema_body;
+    }
+}
+
+fn opt_str(s: Option<&str>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::std::option::Option::Some(#s)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_u64(v: Option<u64>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_f64(v: Option<f64>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn object_schema(model: &Model, t: &NamedType) -> TokenStream {
+    let rt = rt();
+    let Some(obj) = t.object() else { return quote!() };
+    let props = obj.properties.iter().map(|(k, s)| {
+        let sc = schema_expr(model, s);
+        quote!((#k, #sc))
+    });
+    let required = obj.required.iter();
+    let name = &t.name;
+    let preserve = t.schema.preserve_unknown_fields;
+    quote! {
+        #rt::apimachinery::schema::ObjectSchema {
+            name: #name,
+            properties: &[#(#props),*],
+            required: &[#(#required),*],
+            additional_properties: ::std::option::Option::None,
+            preserve_unknown_fields: #preserve,
+        }
+    }
+}
+
+/// A `Schema { .. }` constant expression for a use-site schema.
+fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
+    let rt = rt();
+    let sch = quote!(#rt::apimachinery::schema);
+    let mut fields = Vec::new();
+    let ty = match &s.ty {
+        Ty::Any | Ty::Object(_) => quote!(#sch::Type::Any),
+        Ty::FreeObject => quote!(#sch::Type::Map(&#sch::Schema::DEFAULT)),
+        Ty::String => quote!(#sch::Type::String),
+        Ty::Integer => quote!(#sch::Type::Integer),
+        Ty::Number => quote!(#sch::Type::Number),
+        Ty::Boolean => quote!(#sch::Type::Boolean),
+        Ty::IntOrString => {
+            fields.push(quote!(int_or_string: true,));
+            quote!(#sch::Type::Any)
+        }
+        Ty::Array(i) => {
+            let inner = schema_expr(model, i);
+            quote!(#sch::Type::Array(&#inner))
+        }
+        Ty::Map(i) => {
+            let inner = schema_expr(model, i);
+            quote!(#sch::Type::Map(&#inner))
+        }
+        Ty::Named(n) => match model.named(n) {
+            Some(t) if t.well_known.is_none() => {
+                let m = t.module.as_ref().map(module_path).unwrap_or_default();
+                let st = format_ident!("{}_SCHEMA", screaming(&t.rust_name));
+                quote!(#sch::Type::Object(&#m::#st))
+            }
+            _ => well_known_type(n, &mut fields),
+        },
+    };
+    if s.nullable {
+        fields.push(quote!(nullable: true,));
+    }
+    if let Some(d) = &s.default {
+        let d = d.to_string();
+        fields.push(quote!(default: ::std::option::Option::Some(#d),));
+    }
+    if !s.enum_values.is_empty() {
+        let es = s.enum_values.iter().map(|e| e.to_string());
+        fields.push(quote!(enum_values: &[#(#es),*],));
+    }
+    if s.format.is_some() {
+        let f = opt_str(s.format.as_deref());
+        fields.push(quote!(format: #f,));
+    }
+    if let Some(p) = &s.pattern {
+        fields.push(quote!(pattern: ::std::option::Option::Some(&#sch::Pattern::new(#p)),));
+    }
+    for (name, v) in [
+        ("min_length", s.min_length),
+        ("max_length", s.max_length),
+        ("min_items", s.min_items),
+        ("max_items", s.max_items),
+        ("min_properties", s.min_properties),
+        ("max_properties", s.max_properties),
+    ] {
+        if v.is_some() {
+            let id = format_ident!("{}", name);
+            let v = opt_u64(v);
+            fields.push(quote!(#id: #v,));
+        }
+    }
+    for (name, v) in [("minimum", s.minimum), ("maximum", s.maximum), ("multiple_of", s.multiple_of)] {
+        if v.is_some() {
+            let id = format_ident!("{}", name);
+            let v = opt_f64(v);
+            fields.push(quote!(#id: #v,));
+        }
+    }
+    if s.exclusive_minimum {
+        fields.push(quote!(exclusive_minimum: true,));
+    }
+    if s.exclusive_maximum {
+        fields.push(quote!(exclusive_maximum: true,));
+    }
+    if s.unique_items {
+        fields.push(quote!(unique_items: true,));
+    }
+    match s.list_type.as_deref() {
+        Some("set") => fields.push(quote!(list_type: #sch::ListType::Set,)),
+        Some("map") => {
+            let keys = s.list_map_keys.iter();
+            fields.push(quote!(list_type: #sch::ListType::Map(&[#(#keys),*]),));
+        }
+        _ => {}
+    }
+    if s.map_type.as_deref() == Some("atomic") {
+        fields.push(quote!(map_type: #sch::MapType::Atomic,));
+    }
+    if s.patch_strategy.is_some() {
+        let v = opt_str(s.patch_strategy.as_deref());
+        fields.push(quote!(patch_strategy: #v,));
+    }
+    if s.patch_merge_key.is_some() {
+        let v = opt_str(s.patch_merge_key.as_deref());
+        fields.push(quote!(patch_merge_key: #v,));
+    }
+    if s.preserve_unknown_fields {
+        fields.push(quote!(preserve_unknown_fields: true,));
+    }
+    if s.embedded_resource {
+        fields.push(quote!(embedded_resource: true,));
+    }
+    if !s.rules.is_empty() {
+        let rules = s.rules.iter().map(|r| {
+            let rule = &r.rule;
+            let message = opt_str(r.message.as_deref());
+            let me = opt_str(r.message_expression.as_deref());
+            let reason = opt_str(r.reason.as_deref());
+            let fp = opt_str(r.field_path.as_deref());
+            quote!(#sch::CelRule { rule: #rule, message: #message, message_expression: #me, reason: #reason, field_path: #fp })
+        });
+        fields.push(quote!(rules: &[#(#rules),*],));
+    }
+    quote!(#sch::Schema { ty: #ty, #(#fields)* ..#sch::Schema::DEFAULT })
+}
+
+/// The JSON shape of a well-known type, for validation.
+fn well_known_type(name: &str, fields: &mut Vec<TokenStream>) -> TokenStream {
+    let rt = rt();
+    let sch = quote!(#rt::apimachinery::schema);
+    match name.rsplit('.').next().unwrap_or("") {
+        "Time" | "MicroTime" => {
+            fields.push(quote!(format: ::std::option::Option::Some("date-time"),));
+            quote!(#sch::Type::String)
+        }
+        "Duration" => quote!(#sch::Type::String),
+        "Quantity" | "IntOrString" => {
+            fields.push(quote!(int_or_string: true,));
+            quote!(#sch::Type::Any)
+        }
+        "RawExtension" => {
+            fields.push(quote!(preserve_unknown_fields: true,));
+            quote!(#sch::Type::Any)
+        }
+        _ => {
+            fields.push(quote!(preserve_unknown_fields: true,));
+            quote!(#sch::Type::Any)
+        }
+    }
+}
+
+fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
+    let rt = rt();
+    let sch = quote!(#rt::apimachinery::schema);
+    let list = ident(&k.list_kind);
+    let info = format_ident!("{}_INFO", screaming(&k.kind));
+    let root_schema = format_ident!("{}_ROOT_SCHEMA", screaming(&k.kind));
+    let Some(root) = model.named(&k.definition) else { return quote!() };
+    let root_obj = format_ident!("{}_SCHEMA", screaming(&root.rust_name));
+    let root_path = {
+        let m = root.module.as_ref().map(module_path).unwrap_or_default();
+        let n = ident(&root.rust_name);
+        quote!(#m::#n)
+    };
+    let root_obj_path = {
+        let m = root.module.as_ref().map(module_path).unwrap_or_default();
+        quote!(#m::#root_obj)
+    };
+    let (group, version, kind, list_kind, plural, singular) = (&k.group, &k.version, &k.kind, &k.list_kind, &k.plural, &k.singular);
+    let short = k.short_names.iter();
+    let cats = k.categories.iter();
+    let scope = if k.namespaced { quote!(#rt::apimachinery::Scope::Namespaced) } else { quote!(#rt::apimachinery::Scope::Cluster) };
+    let (served, storage, deprecated) = (k.served, k.storage, k.deprecated);
+    let dw = opt_str(k.deprecation_warning.as_deref());
+    let definition = &k.definition;
+    let status = k.status;
+    let scale = match &k.scale {
+        Some(s) => {
+            let (a, b) = (&s.spec_replicas_path, &s.status_replicas_path);
+            let c = opt_str(s.label_selector_path.as_deref());
+            quote!(::std::option::Option::Some(#rt::apimachinery::ScaleInfo { spec_replicas_path: #a, status_replicas_path: #b, label_selector_path: #c }))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let extra = k.extra_subresources.iter();
+    let strategy = opt_str(k.strategy.as_deref());
+    let cols = k.printer_columns.iter().map(|c| {
+        let (n, t, f, d, p, j) = (&c.name, &c.type_, &c.format, &c.description, c.priority, &c.json_path);
+        let pr = opt_str(c.printer.as_deref());
+        quote!(#rt::apimachinery::PrinterColumn { name: #n, type_: #t, format: #f, description: #d, priority: #p, json_path: #j, printer: #pr })
+    });
+    let sel = k.selectable_fields.iter();
+    let proto = &k.proto_package;
+    let api_version = k.api_version();
+    let list_doc = format!("A list of `{kind}` objects (`{api_version}` `{list_kind}`).");
+    let info_doc = format!("Registry facts of `{api_version}` `{kind}`.");
+    let serde_path = quote!(#rt::__private::serde);
+    // The list type, and the Resource impl on the root struct (which may live in another module when
+    // a named root is shared, so the impl is written where the kind is).
+    quote! {
+        #[doc = #list_doc]
+        #[derive(Debug, Clone, Default, PartialEq, #serde_path::Serialize, #serde_path::Deserialize)]
+        #[serde(crate = "::kapi_runtime::__private::serde")]
+        pub struct #list {
+            /// APIVersion of the list.
+            #[serde(rename = "apiVersion", default, skip_serializing_if = "::std::option::Option::is_none")]
+            pub api_version: ::std::option::Option<::std::string::String>,
+            /// Kind of the list.
+            #[serde(rename = "kind", default, skip_serializing_if = "::std::option::Option::is_none")]
+            pub kind: ::std::option::Option<::std::string::String>,
+            /// Standard list metadata.
+            #[serde(rename = "metadata", default)]
+            pub metadata: #rt::apimachinery::ListMeta,
+            /// The objects.
+            #[serde(rename = "items", default)]
+            pub items: ::std::vec::Vec<#root_path>,
+        }
+
+        /// Root schema of the kind.
+        pub static #root_schema: #sch::Schema = #sch::Schema { ty: #sch::Type::Object(&#root_obj_path), ..#sch::Schema::DEFAULT };
+
+        #[doc = #info_doc]
+        pub static #info: #rt::apimachinery::KindInfo = #rt::apimachinery::KindInfo {
+            group: #group,
+            version: #version,
+            kind: #kind,
+            list_kind: #list_kind,
+            plural: #plural,
+            singular: #singular,
+            short_names: &[#(#short),*],
+            categories: &[#(#cats),*],
+            scope: #scope,
+            served: #served,
+            storage: #storage,
+            deprecated: #deprecated,
+            deprecation_warning: #dw,
+            definition: #definition,
+            schema: &#root_schema,
+            status_subresource: #status,
+            scale: #scale,
+            extra_subresources: &[#(#extra),*],
+            strategy: #strategy,
+            printer_columns: &[#(#cols),*],
+            selectable_fields: &[#(#sel),*],
+            proto_package: #proto,
+        };
+
+        impl #rt::apimachinery::Resource for #root_path {
+            const INFO: &'static #rt::apimachinery::KindInfo = &#info;
+            fn metadata(&self) -> &#rt::apimachinery::ObjectMeta {
+                &self.metadata
+            }
+            fn metadata_mut(&mut self) -> &mut #rt::apimachinery::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    }
+}
+
+/// Formats a token stream as Rust source (for snapshots and `cargo xtask generate`).
+pub fn pretty(tokens: TokenStream) -> String {
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => tokens.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idents() {
+        assert_eq!(field_ident("podIPs"), "pod_ips");
+        assert_eq!(field_ident("type"), "type_");
+        assert_eq!(field_ident("apiVersion"), "api_version");
+        assert_eq!(field_ident("x-kubernetes-foo"), "x_kubernetes_foo");
+        assert_eq!(field_ident("$ref"), "ref_");
+        assert_eq!(field_ident("3d"), "f_3d");
+        assert_eq!(field_ident("hostIPC"), "host_ipc");
+        assert_eq!(field_ident("externalIPs"), "external_ips");
+        assert_eq!(screaming("PodSpec"), "POD_SPEC");
+        assert_eq!(screaming("HTTPRoute"), "HTTP_ROUTE");
+    }
+}
