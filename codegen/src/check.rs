@@ -6,11 +6,54 @@ use serde_json::Value;
 use crate::diag::{did_you_mean, Diagnostics};
 use crate::source::SourceDoc;
 
-/// Checks `doc` against the JSON Schema `root` (a schemars document with `$defs`).
-pub fn check_shape(doc: &SourceDoc, root: &Value, diags: &mut Diagnostics) {
+/// Checks `doc` against the JSON Schema `root` (a schemars document with `$defs`). Returns a copy of
+/// the document with every offending key or value removed, so later stages can still run and report
+/// their own problems (all errors are reported, not just the first stage's).
+pub fn check_shape(doc: &SourceDoc, root: &Value, diags: &mut Diagnostics) -> Value {
     let mut path = Vec::new();
-    walk(doc, root, root, &doc.value, &mut path, diags);
+    let before = diags.0.len();
+    let mut bad = Vec::new();
+    walk(doc, root, root, &doc.value, &mut path, diags, &mut bad);
+    let mut cleaned = doc.value.clone();
+    if diags.0.len() > before {
+        // Remove deepest first so indices of earlier siblings stay valid.
+        bad.sort_by(|a: &Vec<String>, b| b.len().cmp(&a.len()).then_with(|| b.cmp(a)));
+        for p in bad {
+            remove(&mut cleaned, &p);
+        }
+    }
+    cleaned
 }
+
+fn remove(v: &mut Value, path: &[String]) {
+    let Some((last, parent)) = path.split_last() else { return };
+    let mut cur = v;
+    for seg in parent {
+        cur = match cur {
+            Value::Object(m) => match m.get_mut(seg) {
+                Some(x) => x,
+                None => return,
+            },
+            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(x) => x,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match cur {
+        Value::Object(m) => {
+            m.remove(last);
+        }
+        Value::Array(a) => {
+            if let Some(i) = last.parse::<usize>().ok().filter(|i| *i < a.len()) {
+                a.remove(i);
+            }
+        }
+        _ => {}
+    }
+}
+
 
 fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     let mut s = schema;
@@ -55,11 +98,11 @@ fn passes(root: &Value, schema: &Value, value: &Value) -> bool {
     let mut d = Diagnostics::default();
     let doc = SourceDoc::detached(value.clone());
     let mut path = Vec::new();
-    walk(&doc, root, schema, value, &mut path, &mut d);
+    walk(&doc, root, schema, value, &mut path, &mut d, &mut Vec::new());
     d.is_empty()
 }
 
-fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut Vec<String>, diags: &mut Diagnostics) {
+fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut Vec<String>, diags: &mut Diagnostics, bad: &mut Vec<Vec<String>>) {
     let schema = resolve(root, schema);
     if schema == &Value::Bool(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
         return;
@@ -78,6 +121,7 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
                 format!("`{}` must be {} {}, found {}", here(), article(&want), want, actual),
                 type_help(&want),
             );
+            bad.push(path.clone());
             return;
         }
     }
@@ -99,8 +143,11 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
                         a.get("type").is_none_or(|t| type_ok(t, json_type(value)))
                     });
                     match matching {
-                        Some(a) => walk(doc, root, a, value, path, diags),
-                        None => diags.push(doc.locate(path), format!("`{}` has the wrong shape", here()), None),
+                        Some(a) => walk(doc, root, a, value, path, diags, bad),
+                        None => {
+                            diags.push(doc.locate(path), format!("`{}` has the wrong shape", here()), None);
+                            bad.push(path.clone());
+                        }
                     }
                 } else {
                     diags.push(
@@ -108,6 +155,7 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
                         format!("`{}` is {}, which is not allowed", here(), value),
                         Some(format!("write one of: {}", enums.join(", "))),
                     );
+                    bad.push(path.clone());
                 }
             }
         }
@@ -124,11 +172,13 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
                     None => format!("write one of: {}", list.join(", ")),
                 }),
             );
+            bad.push(path.clone());
         }
     }
     if let Some(c) = schema.get("const") {
         if c != value {
             diags.push(doc.locate(path), format!("`{}` must be {c}", here()), Some(format!("write {c}")));
+            bad.push(path.clone());
         }
     }
     match value {
@@ -145,7 +195,7 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
             for (k, v) in map {
                 path.push(k.clone());
                 if let Some(ps) = props.and_then(|p| p.get(k)) {
-                    walk(doc, root, ps, v, path, diags);
+                    walk(doc, root, ps, v, path, diags, bad);
                 } else {
                     match schema.get("additionalProperties") {
                         Some(Value::Bool(false)) => {
@@ -155,8 +205,9 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
                                 None => format!("known keys here: {}", known.join(", ")),
                             };
                             diags.push(doc.locate_key(path), format!("unknown key `{k}` in `{}`", display_parent(path)), Some(help));
+                            bad.push(path.clone());
                         }
-                        Some(ap @ Value::Object(_)) => walk(doc, root, ap, v, path, diags),
+                        Some(ap @ Value::Object(_)) => walk(doc, root, ap, v, path, diags, bad),
                         _ => {}
                     }
                 }
@@ -167,7 +218,7 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
             if let Some(is) = schema.get("items") {
                 for (i, v) in items.iter().enumerate() {
                     path.push(i.to_string());
-                    walk(doc, root, is, v, path, diags);
+                    walk(doc, root, is, v, path, diags, bad);
                     path.pop();
                 }
             }

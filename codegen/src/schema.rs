@@ -357,6 +357,24 @@ pub struct JsonSchemaProps {
     /// kapi: protobuf type when it differs from the derived one.
     #[serde(rename = "x-kapi-proto-type", default, skip_serializing_if = "Option::is_none")]
     pub x_kapi_proto_type: Option<String>,
+    /// kapi: Go-embedded structs: these properties are flat in JSON but one nested message in protobuf.
+    #[serde(rename = "x-kapi-proto-embedded", default, skip_serializing_if = "Vec::is_empty")]
+    pub x_kapi_proto_embedded: Vec<ProtoEmbedded>,
+}
+
+/// A Go-embedded struct: flat in JSON, a nested message field in protobuf (e.g. `Probe.handler`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProtoEmbedded {
+    /// Protobuf field name of the embedded message (`handler`).
+    pub field: String,
+    /// Its field number.
+    pub number: u32,
+    /// Fully-qualified message type (`k8s.io.api.core.v1.ProbeHandler`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The JSON properties that live inside the embedded message.
+    pub properties: Vec<String>,
 }
 
 /// `additionalProperties`: a schema, or a boolean.

@@ -1,6 +1,8 @@
 //! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench).
 
+mod generate;
 mod import;
+mod new_kind;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +25,9 @@ fn main() -> anyhow::Result<()> {
         }
     };
     match cmd {
+        "generate" => generate::run(&project_root(), rest),
         "import" => import::run(&project_root(), rest),
+        "new-kind" => new_kind::run(&project_root(), rest),
         "test" => test::run(&project_root(), rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

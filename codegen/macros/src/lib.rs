@@ -15,7 +15,10 @@ use std::path::PathBuf;
 pub fn include_schemas(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as syn::LitStr);
     let base = std::env::var("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
-    let dir = base.join(lit.value());
+    let dir = match expand_env(&lit.value()) {
+        Ok(d) => base.join(d),
+        Err(e) => return syn::Error::new(lit.span(), e).to_compile_error().into(),
+    };
     match kapi_codegen::load_dir(&dir) {
         Ok(model) => kapi_codegen::emit::rust::emit(&model).into(),
         Err(diags) => {
@@ -38,4 +41,21 @@ pub fn include_schemas(input: TokenStream) -> TokenStream {
             err.to_compile_error().into()
         }
     }
+}
+
+/// Expands `${VAR}` references (e.g. `${KAPI_WORKSPACE_DIR}`, set by the workspace's .cargo/config.toml).
+fn expand_env(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {s:?}"))?;
+        let var = &after[..end];
+        let val = std::env::var(var).map_err(|_| format!("environment variable {var} is not set (used in {s:?})"))?;
+        out.push_str(&val);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }

@@ -1,3 +1,14 @@
 //! Emitters: IR → Rust tokens, protobuf `.proto` files, OpenAPI v2/v3 documents.
 
+use std::path::PathBuf;
+
 pub mod rust;
+
+/// One file an emitter writes under `generated/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Path relative to `generated/`.
+    pub path: PathBuf,
+    /// Full contents.
+    pub contents: String,
+}

@@ -78,12 +78,12 @@ pub fn lower_docs(docs: &[SourceDoc]) -> Result<Model, Diagnostics> {
     let mut lw = Lowerer::default();
     for doc in docs {
         let before = diags.0.len();
-        crate::check::check_shape(doc, &format, &mut diags);
-        if diags.0.len() > before {
-            continue;
-        }
-        match serde_json::from_value::<CustomResourceDefinition>(doc.value.clone()) {
+        let cleaned = crate::check::check_shape(doc, &format, &mut diags);
+        let shape_errors = diags.0.len() > before;
+        // Lower even after shape errors (with the offending keys removed) to report every problem at once.
+        match serde_json::from_value::<CustomResourceDefinition>(cleaned) {
             Ok(crd) => lw.crd(doc, &crd, &mut diags),
+            Err(_) if shape_errors => {}
             Err(e) => diags.push(doc.locate(&[]), format!("not a valid schema file: {e}"), None),
         }
     }
@@ -221,10 +221,10 @@ impl Lowerer {
         }
         let spec = &crd.spec;
         let group = spec.group.as_str();
-        if !group.is_empty() && !(is_dns_subdomain(group) && group.contains('.')) {
+        if !group.is_empty() && !is_dns_subdomain(group) {
             diags.push(
                 doc.locate(&p(&["spec", "group"])),
-                format!("group {group:?} is not a DNS subdomain with at least one dot"),
+                format!("group {group:?} is not a lower-case DNS subdomain"),
                 Some("write a domain you own, e.g. `group: example.com` (or \"\" for the core group)".into()),
             );
         }
@@ -426,7 +426,16 @@ impl Lowerer {
     #[allow(clippy::too_many_arguments)]
     fn named_object(&mut self, ctx: &Ctx<'_>, node: &JsonSchemaProps, path: &[String], name: &str, rust_name: &str, inline: bool, diags: &mut Diagnostics) -> Schema {
         let here = ctx.doc.locate(path);
-        let mut obj = Object { properties: BTreeMap::new(), required: node.required.clone() };
+        let mut obj = Object { properties: BTreeMap::new(), required: node.required.clone(), proto_embedded: node.x_kapi_proto_embedded.clone() };
+        for (ei, e) in node.x_kapi_proto_embedded.iter().enumerate() {
+            for prop in &e.properties {
+                if !node.properties.contains_key(prop) {
+                    let mut ep = path.to_vec();
+                    ep.extend(p(&["x-kapi-proto-embedded", &ei.to_string()]));
+                    diags.push(ctx.doc.locate(&ep), format!("embedded message {} lists {prop:?}, which is not a property here", e.type_), None);
+                }
+            }
+        }
         let is_root = path.len() == 5 && path.last().is_some_and(|s| s == "openAPIV3Schema");
         for (k, child) in &node.properties {
             let mut cp = path.to_vec();
@@ -449,16 +458,20 @@ impl Lowerer {
                 diags.push(ctx.doc.locate(&rp), format!("required property {r:?} is not in `properties`"), help.or(Some("add it to properties or remove it from required".into())));
             }
         }
-        // Protobuf numbers are unique within a message.
-        let mut numbers: BTreeMap<u32, &str> = BTreeMap::new();
+        // Protobuf numbers are unique within a message (embedded structs are messages of their own).
+        let mut numbers: BTreeMap<(usize, u32), &str> = BTreeMap::new();
+        for e in &obj.proto_embedded {
+            numbers.insert((0, e.number), &e.field);
+        }
         for (k, s) in &obj.properties {
+            let msg = obj.proto_embedded.iter().position(|e| e.properties.contains(k)).map_or(0, |i| i + 1);
             if let Some(n) = s.proto {
                 let mut np = path.to_vec();
                 np.extend(p(&["properties", k, "x-kapi-proto"]));
                 if n == 0 || n > 536_870_911 || (19_000..=19_999).contains(&n) {
                     diags.push(ctx.doc.locate(&np), format!("protobuf field number {n} is not allowed"), Some("use 1..536870911, except 19000..19999".into()));
                 }
-                if let Some(prev) = numbers.insert(n, k) {
+                if let Some(prev) = numbers.insert((msg, n), k) {
                     diags.push(ctx.doc.locate(&np), format!("protobuf field number {n} is used by both {prev:?} and {k:?} in {name}"), Some("give each field its own number; never reuse a number".into()));
                 }
             }
@@ -734,7 +747,9 @@ impl Lowerer {
             if !ok(d) {
                 diags.push(ctx.doc.locate(&dp), format!("default {d} is not a {t}"), Some(format!("write a {t} default")));
             } else if let Some(es) = &node.enum_ {
-                if !es.contains(d) {
+                // Upstream's built-in types publish Go's zero value ("") as the default of some enums.
+                let zero = d.as_str() == Some("");
+                if !es.contains(d) && !zero {
                     diags.push(ctx.doc.locate(&dp), format!("default {d} is not one of the enum values"), None);
                 }
             }
@@ -815,6 +830,7 @@ fn fingerprint(s: &Schema) -> Value {
             "ty": ty, "enum": s.enum_values, "format": s.format, "pattern": s.pattern,
             "len": [s.min_length, s.max_length, s.min_items, s.max_items], "num": [s.minimum, s.maximum],
             "list": [s.list_type, s.map_type], "proto": s.proto,
+            "embedded": match &s.ty { Ty::Object(o) => serde_json::to_value(&o.proto_embedded).unwrap_or_default(), _ => Value::Null },
         })
     }
     fp(s)

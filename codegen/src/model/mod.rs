@@ -259,6 +259,8 @@ pub struct Object {
     pub properties: BTreeMap<String, Schema>,
     /// Required property names (in source order).
     pub required: Vec<String>,
+    /// Go-embedded structs: properties that are one nested message in protobuf.
+    pub proto_embedded: Vec<crate::schema::ProtoEmbedded>,
 }
 
 impl Model {
