@@ -94,8 +94,16 @@ const EVENTS_V1_FIELDS: &[&str] = &[
 
 /// Field selector labels upstream accepts that no JSON path can express (reported, not written).
 pub(super) const UNREPRESENTABLE_SELECTORS: &[(&str, &str, &str)] = &[
-    ("", "events", "source (= source.component, else reportingController)"),
-    ("events.k8s.io", "events", "source (= deprecatedSource.component, else reportingController)"),
+    (
+        "",
+        "events",
+        "source (= source.component, else reportingController)",
+    ),
+    (
+        "events.k8s.io",
+        "events",
+        "source (= deprecatedSource.component, else reportingController)",
+    ),
 ];
 
 const fn kind(
@@ -107,10 +115,20 @@ const fn kind(
     hooks: &'static [&'static str],
     selectable: &'static [&'static str],
 ) -> Kind {
-    Kind { group, version: "v1", kind, plural, status, scale, hooks, selectable }
+    Kind {
+        group,
+        version: "v1",
+        kind,
+        plural,
+        status,
+        scale,
+        hooks,
+        selectable,
+    }
 }
 
 /// The imported kinds, in output order.
+#[rustfmt::skip]
 pub(super) const KINDS: &[Kind] = &[
     kind("", "Namespace", "namespaces", true, None, &[], &[".status.phase"]),
     kind("", "Pod", "pods", true, None, &["binding"], POD_FIELDS),
@@ -181,6 +199,7 @@ pub(super) const KINDS: &[Kind] = &[
 /// Plain cells upstream also differ from a CRD's in one way: empty strings print as "<none>" or
 /// "<unknown>" for some columns (Pod IP/Node/Nominated Node, Node OS-Image/Kernel/Runtime), and
 /// absent integers as 0; kubectl renders a missing CRD cell as "<none>" as well.
+#[rustfmt::skip]
 pub(super) const COLUMNS: &[(&str, &str, &str, Option<&str>)] = &[
     // core/v1
     ("core/pods", "Ready", ".status.containerStatuses[*].ready", Some("pod-ready")),

@@ -76,12 +76,16 @@ impl Proto {
 
 /// `io.k8s.api.core.v1.PodSpec` -> `k8s.io.api.core.v1.PodSpec` (the upstream proto message).
 pub(super) fn message_name(definition: &str) -> Option<String> {
-    definition.strip_prefix("io.k8s.").map(|rest| format!("k8s.io.{rest}"))
+    definition
+        .strip_prefix("io.k8s.")
+        .map(|rest| format!("k8s.io.{rest}"))
 }
 
 /// `k8s.io.api.core.v1.PodSpec` -> `io.k8s.api.core.v1.PodSpec`.
 pub(super) fn definition_name(message: &str) -> Option<String> {
-    message.strip_prefix("k8s.io.").map(|rest| format!("io.k8s.{rest}"))
+    message
+        .strip_prefix("k8s.io.")
+        .map(|rest| format!("io.k8s.{rest}"))
 }
 
 /// What the import saw, for the summary (all sets: deterministic output).
@@ -123,13 +127,21 @@ pub(super) struct Inliner<'a> {
 impl Inliner<'_> {
     /// The schema of a kind's root definition.
     pub(super) fn root(&mut self, name: &str) -> Result<Map<String, Value>> {
-        let def = self.defs.get(name).with_context(|| format!("no definition {name}"))?;
-        let mut def = def.as_object().context("definition is not an object")?.clone();
+        let def = self
+            .defs
+            .get(name)
+            .with_context(|| format!("no definition {name}"))?;
+        let mut def = def
+            .as_object()
+            .context("definition is not an object")?
+            .clone();
         let props = def
             .get_mut("properties")
             .and_then(Value::as_object_mut)
             .context("root without properties")?;
-        let meta = props.shift_remove("metadata").context("root without metadata")?;
+        let meta = props
+            .shift_remove("metadata")
+            .context("root without metadata")?;
         let meta_ref = ref_target(meta.as_object().context("metadata")?)?;
         if meta_ref.as_deref() != Some(OBJECT_META) {
             bail!("{name}.metadata is {meta_ref:?}, not ObjectMeta");
@@ -143,7 +155,10 @@ impl Inliner<'_> {
         if let Some(d) = meta.get("description") {
             meta_schema.insert("description".into(), d.clone());
         }
-        let props = out.get_mut("properties").and_then(Value::as_object_mut).context("props")?;
+        let props = out
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .context("props")?;
         props.insert("metadata".into(), Value::Object(meta_schema));
         sort_properties(props);
         out.insert("x-kapi-type".into(), name.into());
@@ -212,7 +227,10 @@ impl Inliner<'_> {
             stub.insert("x-kapi-type".into(), name.into());
             return Ok(stub);
         }
-        let def = self.defs.get(name).with_context(|| format!("no definition {name}"))?;
+        let def = self
+            .defs
+            .get(name)
+            .with_context(|| format!("no definition {name}"))?;
         self.stack.push(name.to_string());
         let mut out = self.convert(def)?;
         self.stack.pop();
@@ -228,7 +246,9 @@ impl Inliner<'_> {
     fn make_structural(&mut self, out: &mut Map<String, Value>) -> Result<()> {
         let context = self.stack.last().cloned().unwrap_or_default();
         for key in ["oneOf", "anyOf"] {
-            let Some(branches) = out.get(key).and_then(Value::as_array) else { continue };
+            let Some(branches) = out.get(key).and_then(Value::as_array) else {
+                continue;
+            };
             let types: BTreeSet<&str> = branches
                 .iter()
                 .map(|b| {
@@ -242,11 +262,16 @@ impl Inliner<'_> {
                 .with_context(|| format!("{context}: unsupported {key}: {branches:?}"))?;
             let int_or_string = types.contains("string")
                 && (types.contains("integer") || types.contains("number"))
-                && types.iter().all(|t| ["string", "integer", "number"].contains(t));
+                && types
+                    .iter()
+                    .all(|t| ["string", "integer", "number"].contains(t));
             if !int_or_string || out.contains_key("type") {
                 bail!("{context}: unsupported {key}: {branches:?}");
             }
-            let shown: Vec<&str> = branches.iter().filter_map(|b| b["type"].as_str()).collect();
+            let shown: Vec<String> = branches
+                .iter()
+                .filter_map(|b| b["type"].as_str().map(str::to_string))
+                .collect();
             out.shift_remove(key);
             out.insert("x-kubernetes-int-or-string".into(), true.into());
             self.stats.adjustments.insert(format!(
@@ -298,7 +323,9 @@ impl Inliner<'_> {
                 continue;
             }
             let ftype = f["type"].as_str().unwrap_or_default();
-            let inner = (f["label"] == "optional").then(|| self.proto.message(ftype)).flatten();
+            let inner = (f["label"] == "optional")
+                .then(|| self.proto.message(ftype))
+                .flatten();
             let hits: Vec<&Value> = inner
                 .map(|inner| {
                     inner
@@ -311,7 +338,9 @@ impl Inliner<'_> {
                 })
                 .unwrap_or_default();
             if hits.is_empty() {
-                self.stats.proto_only.insert((name.to_string(), fname.to_string()));
+                self.stats
+                    .proto_only
+                    .insert((name.to_string(), fname.to_string()));
                 continue;
             }
             let mut names = Vec::new();
@@ -326,10 +355,14 @@ impl Inliner<'_> {
             for i in inner.into_iter().flatten() {
                 let n = i["name"].as_str().unwrap_or_default();
                 if !names.iter().any(|x| x == n) {
-                    self.stats.proto_only.insert((name.to_string(), format!("{fname}.{n}")));
+                    self.stats
+                        .proto_only
+                        .insert((name.to_string(), format!("{fname}.{n}")));
                 }
             }
-            self.stats.embedded.insert((name.to_string(), fname.to_string(), ftype.to_string()));
+            self.stats
+                .embedded
+                .insert((name.to_string(), fname.to_string(), ftype.to_string()));
             let mut e = Map::new();
             e.insert("field".into(), fname.into());
             e.insert("number".into(), f["number"].clone());
@@ -357,13 +390,18 @@ impl Inliner<'_> {
             self.stats.label_mismatch.insert((
                 owner.to_string(),
                 prop.to_string(),
-                format!("proto {} {upstream}", f["label"].as_str().unwrap_or_default()),
+                format!(
+                    "proto {} {upstream}",
+                    f["label"].as_str().unwrap_or_default()
+                ),
             ));
         }
         let derived = derive_type(schema).unwrap_or_else(|| "?".into());
         if derived != upstream {
             schema.insert("x-kapi-proto-type".into(), upstream.clone().into());
-            self.stats.proto_types.insert(key.clone(), (derived, upstream));
+            self.stats
+                .proto_types
+                .insert(key.clone(), (derived, upstream));
         }
         self.stats.numbered.insert(key);
         let ordered = order(std::mem::take(schema));
@@ -389,7 +427,10 @@ fn upstream_type(f: &Value) -> String {
 pub(super) fn derive_type(s: &Map<String, Value>) -> Option<String> {
     let ty = s.get("type").and_then(Value::as_str);
     if ty == Some("array") {
-        return s.get("items").and_then(Value::as_object).and_then(derive_type);
+        return s
+            .get("items")
+            .and_then(Value::as_object)
+            .and_then(derive_type);
     }
     if let Some(ap) = s.get("additionalProperties").and_then(Value::as_object) {
         return Some(format!("map<string, {}>", derive_type(ap)?));
@@ -445,7 +486,14 @@ fn sort_properties(props: &mut Map<String, Value>) {
 /// The stable key order of a schema object (see the brief in import.rs).
 pub(super) fn order(obj: Map<String, Value>) -> Map<String, Value> {
     fn rank(k: &str) -> (u8, usize) {
-        const HEAD: &[&str] = &["type", "x-kapi-type", "description", "format", "enum", "default"];
+        const HEAD: &[&str] = &[
+            "type",
+            "x-kapi-type",
+            "description",
+            "format",
+            "enum",
+            "default",
+        ];
         const PROTO: &[&str] = &["x-kapi-proto", "x-kapi-proto-type", "x-kapi-proto-embedded"];
         const TAIL: &[&str] = &["items", "additionalProperties", "required", "properties"];
         if let Some(i) = HEAD.iter().position(|h| *h == k) {
