@@ -1,1 +1,14 @@
 //! kapi-runtime: everything generated code links to.
+//!
+//! The runtime never names a specific kind: generated code describes each kind through the
+//! [`apimachinery::Resource`] trait and its static [`apimachinery::KindInfo`], and the runtime
+//! works generically from there.
+
+pub mod apimachinery;
+
+/// Re-exports used by generated code, so generated crates need no direct dependency on them.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+    pub use serde_json;
+}

@@ -13,13 +13,20 @@ use kapi_codegen::emit::GeneratedFile;
 const OWNED_DIRS: &[&str] = &["proto/k8s.io", "proto/com", "proto/io", "openapi"];
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let check = args.iter().any(|a| a == "--check");
-    if let Some(bad) = args.iter().find(|a| *a != "--check") {
-        bail!("generate: unknown argument {bad:?} (usage: cargo xtask generate [--check])");
+    let mut check = false;
+    let mut schemas = root.join("schemas");
+    let mut generated = root.join("generated");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--check" => check = true,
+            "--schemas" => schemas = it.next().context("--schemas needs a folder")?.into(),
+            "--out" => generated = it.next().context("--out needs a folder")?.into(),
+            bad => bail!("generate: unknown argument {bad:?} (usage: cargo xtask generate [--check] [--schemas DIR] [--out DIR])"),
+        }
     }
     let started = Instant::now();
-    let files = generate(root)?;
-    let generated = root.join("generated");
+    let files = generate(&schemas, &generated)?;
     let mut stale = Vec::new();
     let mut wanted = BTreeSet::new();
     for f in &files {
@@ -84,8 +91,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Everything `generated/` should contain, derived from `schemas/`.
-pub(crate) fn generate(root: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
-    let model = kapi_codegen::load_dir(&root.join("schemas")).map_err(|d| anyhow::anyhow!("{d}"))?;
+pub(crate) fn generate(schemas: &Path, generated: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
+    let model = kapi_codegen::load_dir(schemas).map_err(|d| anyhow::anyhow!("{d}"))?;
     let mut files = Vec::new();
     let mut format = kapi_codegen::schema::format_json_schema();
     if let Some(obj) = format.as_object_mut() {
@@ -95,9 +102,20 @@ pub(crate) fn generate(root: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
         path: PathBuf::from("schema-format.json"),
         contents: format!("{}\n", serde_json::to_string_pretty(&format)?),
     });
-    let generated = root.join("generated");
     let existing = |p: &Path| std::fs::read_to_string(generated.join(p)).ok();
     let _ = &existing;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in files under generated/ match what the schemas produce (`cargo xtask generate --check`).
+    #[test]
+    fn generated_files_are_fresh() {
+        let root = crate::project_root();
+        if let Err(e) = super::run(&root, &["--check".to_string()]) {
+            panic!("{e:#}");
+        }
+    }
 }

@@ -256,7 +256,7 @@ fn emit_named(model: &Model, t: &NamedType, cycles: &Cycles) -> TokenStream {
         if is_meta || required {
             fields.push(quote! {
                 #fdoc
-                #[serde(rename = #json, default)]
+                #[serde(rename = #json, default, deserialize_with = "::kapi_runtime::apimachinery::serde_util::null_default")]
                 pub #fid: #ty,
             });
         } else {
@@ -361,7 +361,7 @@ fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
                 let st = format_ident!("{}_SCHEMA", screaming(&t.rust_name));
                 quote!(#sch::Type::Object(&#m::#st))
             }
-            _ => well_known_type(n, &mut fields),
+            _ => well_known_type(n, s.format.is_some(), &mut fields),
         },
     };
     if s.nullable {
@@ -380,7 +380,7 @@ fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
         fields.push(quote!(format: #f,));
     }
     if let Some(p) = &s.pattern {
-        fields.push(quote!(pattern: ::std::option::Option::Some(&#sch::Pattern::new(#p)),));
+        fields.push(quote!(pattern: ::std::option::Option::Some(#p),));
     }
     for (name, v) in [
         ("min_length", s.min_length),
@@ -444,34 +444,43 @@ fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
             let me = opt_str(r.message_expression.as_deref());
             let reason = opt_str(r.reason.as_deref());
             let fp = opt_str(r.field_path.as_deref());
-            quote!(#sch::CelRule { rule: #rule, message: #message, message_expression: #me, reason: #reason, field_path: #fp })
+            let oos = r.optional_old_self.unwrap_or(false);
+            quote!(#sch::CelRule { rule: #rule, message: #message, message_expression: #me, reason: #reason, field_path: #fp, optional_old_self: #oos })
         });
         fields.push(quote!(rules: &[#(#rules),*],));
     }
     quote!(#sch::Schema { ty: #ty, #(#fields)* ..#sch::Schema::DEFAULT })
 }
 
-/// The JSON shape of a well-known type, for validation.
-fn well_known_type(name: &str, fields: &mut Vec<TokenStream>) -> TokenStream {
+/// The schema of a well-known type: object types point at kapi-runtime's static schemas
+/// (`schema::wellknown::OBJECT_META_OBJECT`), scalar ones are written inline.
+fn well_known_type(name: &str, has_format: bool, fields: &mut Vec<TokenStream>) -> TokenStream {
     let rt = rt();
     let sch = quote!(#rt::apimachinery::schema);
-    match name.rsplit('.').next().unwrap_or("") {
+    let last = name.rsplit('.').next().unwrap_or("");
+    match last {
         "Time" | "MicroTime" => {
-            fields.push(quote!(format: ::std::option::Option::Some("date-time"),));
+            if !has_format {
+                fields.push(quote!(format: ::std::option::Option::Some("date-time"),));
+            }
             quote!(#sch::Type::String)
         }
         "Duration" => quote!(#sch::Type::String),
-        "Quantity" | "IntOrString" => {
+        "Quantity" => quote!(#sch::Type::Any),
+        "IntOrString" => {
             fields.push(quote!(int_or_string: true,));
+            if !has_format {
+                fields.push(quote!(format: ::std::option::Option::Some("int-or-string"),));
+            }
             quote!(#sch::Type::Any)
         }
-        "RawExtension" => {
+        "RawExtension" | "FieldsV1" => {
             fields.push(quote!(preserve_unknown_fields: true,));
             quote!(#sch::Type::Any)
         }
         _ => {
-            fields.push(quote!(preserve_unknown_fields: true,));
-            quote!(#sch::Type::Any)
+            let obj = format_ident!("{}_OBJECT", screaming(last));
+            quote!(#sch::Type::Object(&#sch::wellknown::#obj))
         }
     }
 }

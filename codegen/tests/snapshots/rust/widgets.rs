@@ -26,7 +26,11 @@ pub mod example_com {
                 skip_serializing_if = "::std::option::Option::is_none"
             )]
             pub kind: ::std::option::Option<::std::string::String>,
-            #[serde(rename = "metadata", default)]
+            #[serde(
+                rename = "metadata",
+                default,
+                deserialize_with = "::kapi_runtime::apimachinery::serde_util::null_default"
+            )]
             pub metadata: ::kapi_runtime::apimachinery::ObjectMeta,
             #[serde(
                 rename = "spec",
@@ -62,8 +66,9 @@ pub mod example_com {
                 (
                     "metadata",
                     ::kapi_runtime::apimachinery::schema::Schema {
-                        ty: ::kapi_runtime::apimachinery::schema::Type::Any,
-                        preserve_unknown_fields: true,
+                        ty: ::kapi_runtime::apimachinery::schema::Type::Object(
+                            &::kapi_runtime::apimachinery::schema::wellknown::OBJECT_META_OBJECT,
+                        ),
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },
                 ),
@@ -101,7 +106,11 @@ pub mod example_com {
         )]
         #[serde(crate = "::kapi_runtime::__private::serde")]
         pub struct WidgetSpec {
-            #[serde(rename = "color", default)]
+            #[serde(
+                rename = "color",
+                default,
+                deserialize_with = "::kapi_runtime::apimachinery::serde_util::null_default"
+            )]
             pub color: ::std::string::String,
             #[serde(
                 rename = "extra",
@@ -226,7 +235,11 @@ pub mod example_com {
         )]
         #[serde(crate = "::kapi_runtime::__private::serde")]
         pub struct WidgetSpecParts {
-            #[serde(rename = "name", default)]
+            #[serde(
+                rename = "name",
+                default,
+                deserialize_with = "::kapi_runtime::apimachinery::serde_util::null_default"
+            )]
             pub name: ::std::string::String,
             #[serde(
                 rename = "weight",
@@ -243,11 +256,7 @@ pub mod example_com {
                     "name",
                     ::kapi_runtime::apimachinery::schema::Schema {
                         ty: ::kapi_runtime::apimachinery::schema::Type::String,
-                        pattern: ::std::option::Option::Some(
-                            &::kapi_runtime::apimachinery::schema::Pattern::new(
-                                "^[a-z]+$",
-                            ),
-                        ),
+                        pattern: ::std::option::Option::Some("^[a-z]+$"),
                         max_length: ::std::option::Option::Some(63u64),
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },

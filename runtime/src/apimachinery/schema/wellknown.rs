@@ -1,0 +1,314 @@
+//! Static schemas of the well-known apimachinery types (ObjectMeta, ListMeta, LabelSelector, Time,
+//! Quantity, IntOrString, ...), so generated schemas can point at them, and [`by_name`] to find
+//! one by its definition name.
+
+use super::{ListType, ObjectSchema, Schema, Type};
+
+const STRING: Schema = Schema { ty: Type::String, ..Schema::DEFAULT };
+const BOOLEAN: Schema = Schema { ty: Type::Boolean, ..Schema::DEFAULT };
+const INT64: Schema = Schema { ty: Type::Integer, format: Some("int64"), ..Schema::DEFAULT };
+const INT32: Schema = Schema { ty: Type::Integer, format: Some("int32"), ..Schema::DEFAULT };
+const STRING_LIST: Schema = Schema { ty: Type::Array(&STRING), ..Schema::DEFAULT };
+const STRING_MAP: Schema = Schema { ty: Type::Map(&STRING), ..Schema::DEFAULT };
+
+/// `metav1.Time`: an RFC 3339 date-time string.
+pub static TIME: Schema = Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT };
+/// `metav1.MicroTime`.
+pub static MICRO_TIME: Schema = Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT };
+/// `metav1.Duration`: a Go duration string.
+pub static DURATION: Schema = Schema { ty: Type::String, ..Schema::DEFAULT };
+/// `resource.Quantity`: a string or a number (checked when decoding).
+pub static QUANTITY: Schema = Schema { ty: Type::Any, ..Schema::DEFAULT };
+/// `intstr.IntOrString`.
+pub static INT_OR_STRING: Schema = Schema { ty: Type::Any, int_or_string: true, format: Some("int-or-string"), ..Schema::DEFAULT };
+/// `runtime.RawExtension`: any object.
+pub static RAW_EXTENSION: Schema = Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT };
+/// `metav1.FieldsV1`: any object.
+pub static FIELDS_V1: Schema = Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT };
+
+/// `metav1.OwnerReference`.
+pub static OWNER_REFERENCE_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
+    properties: &[
+        ("apiVersion", STRING),
+        ("blockOwnerDeletion", BOOLEAN),
+        ("controller", BOOLEAN),
+        ("kind", STRING),
+        ("name", STRING),
+        ("uid", STRING),
+    ],
+    required: &["apiVersion", "kind", "name", "uid"],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.OwnerReference`.
+pub static OWNER_REFERENCE: Schema = Schema { ty: Type::Object(&OWNER_REFERENCE_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.ManagedFieldsEntry`.
+pub static MANAGED_FIELDS_ENTRY_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",
+    properties: &[
+        ("apiVersion", STRING),
+        ("fieldsType", STRING),
+        ("fieldsV1", Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT }),
+        ("manager", STRING),
+        ("operation", STRING),
+        ("subresource", STRING),
+        ("time", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.ManagedFieldsEntry`.
+pub static MANAGED_FIELDS_ENTRY: Schema = Schema { ty: Type::Object(&MANAGED_FIELDS_ENTRY_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.ObjectMeta`.
+pub static OBJECT_META_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+    properties: &[
+        ("annotations", STRING_MAP),
+        ("creationTimestamp", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+        ("deletionGracePeriodSeconds", INT64),
+        ("deletionTimestamp", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+        (
+            "finalizers",
+            Schema { ty: Type::Array(&STRING), list_type: ListType::Set, patch_strategy: Some("merge"), ..Schema::DEFAULT },
+        ),
+        ("generateName", STRING),
+        ("generation", INT64),
+        ("labels", STRING_MAP),
+        ("managedFields", Schema { ty: Type::Array(&MANAGED_FIELDS_ENTRY), ..Schema::DEFAULT }),
+        ("name", STRING),
+        ("namespace", STRING),
+        (
+            "ownerReferences",
+            Schema {
+                ty: Type::Array(&OWNER_REFERENCE),
+                list_type: ListType::Map(&["uid"]),
+                patch_strategy: Some("merge"),
+                patch_merge_key: Some("uid"),
+                ..Schema::DEFAULT
+            },
+        ),
+        ("resourceVersion", STRING),
+        ("selfLink", STRING),
+        ("uid", STRING),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.ObjectMeta`.
+pub static OBJECT_META: Schema = Schema { ty: Type::Object(&OBJECT_META_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.ShardInfo`.
+pub static SHARD_INFO_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.ShardInfo",
+    properties: &[("selector", STRING)],
+    required: &["selector"],
+    ..ObjectSchema::DEFAULT
+};
+
+/// `metav1.ListMeta`.
+pub static LIST_META_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+    properties: &[
+        ("continue", STRING),
+        ("remainingItemCount", INT64),
+        ("resourceVersion", STRING),
+        ("selfLink", STRING),
+        ("shardInfo", Schema { ty: Type::Object(&SHARD_INFO_OBJECT), ..Schema::DEFAULT }),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.ListMeta`.
+pub static LIST_META: Schema = Schema { ty: Type::Object(&LIST_META_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.LabelSelectorRequirement`.
+pub static LABEL_SELECTOR_REQUIREMENT_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+    properties: &[("key", STRING), ("operator", STRING), ("values", STRING_LIST)],
+    required: &["key", "operator"],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.LabelSelectorRequirement`.
+pub static LABEL_SELECTOR_REQUIREMENT: Schema =
+    Schema { ty: Type::Object(&LABEL_SELECTOR_REQUIREMENT_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.LabelSelector`.
+pub static LABEL_SELECTOR_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+    properties: &[
+        ("matchExpressions", Schema { ty: Type::Array(&LABEL_SELECTOR_REQUIREMENT), ..Schema::DEFAULT }),
+        ("matchLabels", STRING_MAP),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.LabelSelector`.
+pub static LABEL_SELECTOR: Schema = Schema { ty: Type::Object(&LABEL_SELECTOR_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.Condition`.
+pub static CONDITION_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
+    properties: &[
+        ("lastTransitionTime", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+        ("message", STRING),
+        ("observedGeneration", INT64),
+        ("reason", STRING),
+        ("status", STRING),
+        ("type", STRING),
+    ],
+    required: &["type", "status", "lastTransitionTime", "reason", "message"],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.Condition`.
+pub static CONDITION: Schema = Schema { ty: Type::Object(&CONDITION_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.Preconditions`.
+pub static PRECONDITIONS_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.Preconditions",
+    properties: &[("resourceVersion", STRING), ("uid", STRING)],
+    ..ObjectSchema::DEFAULT
+};
+
+/// `metav1.DeleteOptions`.
+pub static DELETE_OPTIONS_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    properties: &[
+        ("apiVersion", STRING),
+        ("dryRun", STRING_LIST),
+        ("gracePeriodSeconds", INT64),
+        ("ignoreStoreReadErrorWithClusterBreakingPotential", BOOLEAN),
+        ("kind", STRING),
+        ("orphanDependents", BOOLEAN),
+        ("preconditions", Schema { ty: Type::Object(&PRECONDITIONS_OBJECT), ..Schema::DEFAULT }),
+        ("propagationPolicy", STRING),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.DeleteOptions`.
+pub static DELETE_OPTIONS: Schema = Schema { ty: Type::Object(&DELETE_OPTIONS_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.StatusCause`.
+pub static STATUS_CAUSE_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause",
+    properties: &[("field", STRING), ("message", STRING), ("reason", STRING)],
+    ..ObjectSchema::DEFAULT
+};
+
+/// `metav1.StatusDetails`.
+pub static STATUS_DETAILS_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails",
+    properties: &[
+        ("causes", Schema { ty: Type::Array(&Schema { ty: Type::Object(&STATUS_CAUSE_OBJECT), ..Schema::DEFAULT }), ..Schema::DEFAULT }),
+        ("group", STRING),
+        ("kind", STRING),
+        ("name", STRING),
+        ("retryAfterSeconds", INT32),
+        ("uid", STRING),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+
+/// `metav1.Status`.
+pub static STATUS_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+    properties: &[
+        ("apiVersion", STRING),
+        ("code", INT32),
+        ("details", Schema { ty: Type::Object(&STATUS_DETAILS_OBJECT), ..Schema::DEFAULT }),
+        ("kind", STRING),
+        ("message", STRING),
+        ("metadata", Schema { ty: Type::Object(&LIST_META_OBJECT), ..Schema::DEFAULT }),
+        ("reason", STRING),
+        ("status", STRING),
+    ],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.Status`.
+pub static STATUS: Schema = Schema { ty: Type::Object(&STATUS_OBJECT), ..Schema::DEFAULT };
+
+/// `metav1.WatchEvent`.
+pub static WATCH_EVENT_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
+    properties: &[
+        ("object", Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT }),
+        ("type", STRING),
+    ],
+    required: &["type", "object"],
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.WatchEvent`.
+pub static WATCH_EVENT: Schema = Schema { ty: Type::Object(&WATCH_EVENT_OBJECT), ..Schema::DEFAULT };
+
+/// The static schema of a well-known definition name (`io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`).
+pub fn by_name(definition: &str) -> Option<&'static Schema> {
+    let short = definition.rsplit('.').next().unwrap_or(definition);
+    if !definition.starts_with("io.k8s.apimachinery.") {
+        return None;
+    }
+    Some(match short {
+        "ObjectMeta" => &OBJECT_META,
+        "ListMeta" => &LIST_META,
+        "OwnerReference" => &OWNER_REFERENCE,
+        "ManagedFieldsEntry" => &MANAGED_FIELDS_ENTRY,
+        "LabelSelector" => &LABEL_SELECTOR,
+        "LabelSelectorRequirement" => &LABEL_SELECTOR_REQUIREMENT,
+        "Condition" => &CONDITION,
+        "DeleteOptions" => &DELETE_OPTIONS,
+        "Status" => &STATUS,
+        "WatchEvent" => &WATCH_EVENT,
+        "Time" => &TIME,
+        "MicroTime" => &MICRO_TIME,
+        "Duration" => &DURATION,
+        "Quantity" => &QUANTITY,
+        "IntOrString" => &INT_OR_STRING,
+        "RawExtension" => &RAW_EXTENSION,
+        "FieldsV1" => &FIELDS_V1,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_and_named() {
+        for name in [
+            "ObjectMeta", "ListMeta", "OwnerReference", "ManagedFieldsEntry", "LabelSelector",
+            "LabelSelectorRequirement", "Condition", "DeleteOptions", "Status", "WatchEvent",
+        ] {
+            let s = by_name(&format!("io.k8s.apimachinery.pkg.apis.meta.v1.{name}")).expect(name);
+            let o = s.object().expect("object");
+            assert!(o.is_sorted(), "{name}");
+            assert!(o.name.ends_with(name));
+        }
+        for name in ["Time", "MicroTime", "Duration", "FieldsV1"] {
+            assert!(by_name(&format!("io.k8s.apimachinery.pkg.apis.meta.v1.{name}")).is_some(), "{name}");
+        }
+        assert!(by_name("io.k8s.apimachinery.pkg.api.resource.Quantity").is_some());
+        assert!(by_name("io.k8s.api.core.v1.Pod").is_none());
+    }
+
+    #[test]
+    fn object_meta_matches_reference_openapi() {
+        let Ok(text) = std::fs::read_to_string("/work/shared/reference/openapi/v3/api__v1.json") else { return };
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else { return };
+        for (def, obj) in [
+            ("ObjectMeta", &OBJECT_META_OBJECT),
+            ("ListMeta", &LIST_META_OBJECT),
+            ("OwnerReference", &OWNER_REFERENCE_OBJECT),
+            ("ManagedFieldsEntry", &MANAGED_FIELDS_ENTRY_OBJECT),
+            ("LabelSelector", &LABEL_SELECTOR_OBJECT),
+            ("Condition", &CONDITION_OBJECT),
+            ("DeleteOptions", &DELETE_OPTIONS_OBJECT),
+            ("Status", &STATUS_OBJECT),
+            ("StatusDetails", &STATUS_DETAILS_OBJECT),
+            ("WatchEvent", &WATCH_EVENT_OBJECT),
+        ] {
+            let key = format!("io.k8s.apimachinery.pkg.apis.meta.v1.{def}");
+            let props = doc["components"]["schemas"][&key]["properties"].as_object().cloned().unwrap_or_default();
+            let mut want: Vec<&String> = props.keys().collect();
+            want.sort();
+            let got: Vec<&str> = obj.properties.iter().map(|(n, _)| *n).collect();
+            assert_eq!(got, want, "{def}");
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! `metav1.Time` (RFC 3339, seconds, UTC `Z`), `metav1.MicroTime` (microseconds), `metav1.Duration`
+//! (Go duration strings like `1h2m3s`) and `HumanDuration` (the `Age` column's `5m10s`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// Go's zero `time.Time` (`0001-01-01T00:00:00Z`), which `metav1.Time` serializes as `null`.
+fn go_zero() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| Utc.from_utc_datetime(&n))
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 timestamp (fractional seconds and offsets accepted), as `time.Parse(time.RFC3339, s)`.
+fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("parsing time {} as \"2006-01-02T15:04:05Z07:00\": {e}", super::go::quote(s)))
+}
+
+/// `metav1.Time`: serialized as RFC 3339 in UTC with second precision (`2024-01-02T03:04:05Z`).
+/// Use `Option<Time>` for optional fields; the Go zero time serializes as `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub DateTime<Utc>);
+
+impl Time {
+    /// The current time, truncated to seconds as it will be stored.
+    pub fn now() -> Time {
+        Time(Utc::now()).truncated()
+    }
+
+    /// This time with sub-second precision dropped.
+    pub fn truncated(self) -> Time {
+        Time(DateTime::from_timestamp(self.0.timestamp(), 0).unwrap_or(self.0))
+    }
+
+    /// True for Go's zero time.
+    pub fn is_zero(&self) -> bool {
+        self.0 == go_zero()
+    }
+
+    /// The RFC 3339 text (`2006-01-02T15:04:05Z`).
+    pub fn to_rfc3339(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+}
+
+impl Default for Time {
+    /// Go's zero time.
+    fn default() -> Self {
+        Time(go_zero())
+    }
+}
+
+impl From<DateTime<Utc>> for Time {
+    fn from(t: DateTime<Utc>) -> Self {
+        Time(t)
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl FromStr for Time {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_rfc3339(s).map(Time)
+    }
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_zero() {
+            s.serialize_none()
+        } else {
+            s.serialize_str(&self.to_rfc3339())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(Time::default()),
+            Some(s) => parse_rfc3339(&s).map(Time).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// `metav1.MicroTime`: RFC 3339 in UTC with exactly six fractional digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MicroTime(pub DateTime<Utc>);
+
+impl MicroTime {
+    /// The current time, truncated to microseconds.
+    pub fn now() -> MicroTime {
+        let t = Utc::now();
+        MicroTime(DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t))
+    }
+
+    /// True for Go's zero time.
+    pub fn is_zero(&self) -> bool {
+        self.0 == go_zero()
+    }
+
+    /// The RFC 3339 text with microseconds (`2006-01-02T15:04:05.000000Z`).
+    pub fn to_rfc3339(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+}
+
+impl Default for MicroTime {
+    fn default() -> Self {
+        MicroTime(go_zero())
+    }
+}
+
+impl fmt::Display for MicroTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for MicroTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_zero() {
+            s.serialize_none()
+        } else {
+            s.serialize_str(&self.to_rfc3339())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MicroTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(MicroTime::default()),
+            Some(s) => parse_rfc3339(&s).map(MicroTime).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// `metav1.Duration`: a signed nanosecond count written as Go's `time.Duration.String()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(pub i64);
+
+/// A malformed Go duration string; the message is `time.ParseDuration`'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(String);
+
+const NANOS_PER_UNIT: &[(&str, u64)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("\u{b5}s", 1_000),
+    ("\u{3bc}s", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+impl Duration {
+    /// From nanoseconds.
+    pub fn from_nanos(n: i64) -> Duration {
+        Duration(n)
+    }
+
+    /// From whole seconds (saturating).
+    pub fn from_secs(s: i64) -> Duration {
+        Duration(s.saturating_mul(1_000_000_000))
+    }
+
+    /// Nanoseconds.
+    pub fn as_nanos(&self) -> i64 {
+        self.0
+    }
+
+    /// `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, units ns us µs ms s m h, or `0`.
+    pub fn parse(orig: &str) -> Result<Duration, DurationError> {
+        let invalid = || DurationError(format!("time: invalid duration {}", super::go::quote(orig)));
+        let mut s = orig;
+        let mut neg = false;
+        if let Some(rest) = s.strip_prefix('-') {
+            neg = true;
+            s = rest;
+        } else if let Some(rest) = s.strip_prefix('+') {
+            s = rest;
+        }
+        if s == "0" {
+            return Ok(Duration(0));
+        }
+        if s.is_empty() {
+            return Err(invalid());
+        }
+        let mut total: u64 = 0;
+        while !s.is_empty() {
+            // The next character must be [0-9.].
+            if !s.starts_with(|c: char| c == '.' || c.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            let int_len = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let int_part = &s[..int_len];
+            s = &s[int_len..];
+            let mut frac_part = "";
+            let had_dot = s.starts_with('.');
+            if had_dot {
+                s = &s[1..];
+                let frac_len = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+                frac_part = &s[..frac_len];
+                s = &s[frac_len..];
+            }
+            if int_part.is_empty() && frac_part.is_empty() {
+                return Err(invalid());
+            }
+            let unit_len = s.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(s.len());
+            let unit = &s[..unit_len];
+            s = &s[unit_len..];
+            if unit.is_empty() {
+                return Err(DurationError(format!("time: missing unit in duration {}", super::go::quote(orig))));
+            }
+            let Some(&(_, scale)) = NANOS_PER_UNIT.iter().find(|(u, _)| *u == unit) else {
+                return Err(DurationError(format!(
+                    "time: unknown unit {} in duration {}",
+                    super::go::quote(unit),
+                    super::go::quote(orig)
+                )));
+            };
+            let v: u64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| invalid())? };
+            let mut v = v.checked_mul(scale).ok_or_else(invalid)?;
+            if !frac_part.is_empty() {
+                // Accumulate the fraction with at most 18 digits of precision, like Go.
+                let mut f: u64 = 0;
+                let mut div: f64 = 1.0;
+                for c in frac_part.chars().take(18) {
+                    f = f * 10 + u64::from(c.to_digit(10).unwrap_or(0));
+                    div *= 10.0;
+                }
+                v = v.checked_add((f as f64 * (scale as f64 / div)) as u64).ok_or_else(invalid)?;
+            }
+            total = total.checked_add(v).ok_or_else(invalid)?;
+            if total > i64::MAX as u64 + u64::from(neg) {
+                return Err(invalid());
+            }
+        }
+        if neg {
+            Ok(Duration((total as i128).wrapping_neg() as i64))
+        } else {
+            Ok(Duration(total as i64))
+        }
+    }
+}
+
+/// Writes `v / 10^prec` as a fraction (`.123`), dropping trailing zeros; returns the integer part.
+fn fmt_frac(buf: &mut Vec<u8>, mut v: u64, prec: usize) -> u64 {
+    let mut print = false;
+    for _ in 0..prec {
+        let digit = (v % 10) as u8;
+        print = print || digit != 0;
+        if print {
+            buf.push(b'0' + digit);
+        }
+        v /= 10;
+    }
+    if print {
+        buf.push(b'.');
+    }
+    v
+}
+
+fn fmt_int(buf: &mut Vec<u8>, mut v: u64) {
+    if v == 0 {
+        buf.push(b'0');
+    } else {
+        while v > 0 {
+            buf.push(b'0' + (v % 10) as u8);
+            v /= 10;
+        }
+    }
+}
+
+impl fmt::Display for Duration {
+    /// `time.Duration.String()`: `1h2m3.5s`, `1.5ms`, `0s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Built backwards, then reversed.
+        let mut buf: Vec<u8> = Vec::with_capacity(32);
+        let neg = self.0 < 0;
+        let mut u = self.0.unsigned_abs();
+        if u < 1_000_000_000 {
+            if u == 0 {
+                return f.write_str("0s");
+            }
+            buf.push(b's');
+            let prec = if u < 1_000 {
+                buf.push(b'n');
+                0
+            } else if u < 1_000_000 {
+                // "µ" (U+00B5) as UTF-8, reversed.
+                buf.extend_from_slice(&[0xB5, 0xC2]);
+                3
+            } else {
+                buf.push(b'm');
+                6
+            };
+            u = fmt_frac(&mut buf, u, prec);
+            fmt_int(&mut buf, u);
+        } else {
+            buf.push(b's');
+            u = fmt_frac(&mut buf, u, 9);
+            fmt_int(&mut buf, u % 60);
+            u /= 60;
+            if u > 0 {
+                buf.push(b'm');
+                fmt_int(&mut buf, u % 60);
+                u /= 60;
+                if u > 0 {
+                    buf.push(b'h');
+                    fmt_int(&mut buf, u);
+                }
+            }
+        }
+        if neg {
+            buf.push(b'-');
+        }
+        buf.reverse();
+        f.write_str(&String::from_utf8_lossy(&buf))
+    }
+}
+
+impl FromStr for Duration {
+    type Err = DurationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Duration::parse(s)
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Duration::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// `duration.HumanDuration`: a short, 2-3 significant figure age like `45s`, `5m10s`, `3h`, `2d4h`, `3y`.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let seconds = d.num_seconds();
+    if seconds < -1 {
+        return "<invalid>".into();
+    } else if seconds < 0 {
+        return "0s".into();
+    } else if seconds < 60 * 2 {
+        return format!("{seconds}s");
+    }
+    let minutes = d.num_minutes();
+    if minutes < 10 {
+        let s = seconds % 60;
+        if s == 0 {
+            return format!("{minutes}m");
+        }
+        return format!("{minutes}m{s}s");
+    } else if minutes < 60 * 3 {
+        return format!("{minutes}m");
+    }
+    let hours = d.num_hours();
+    if hours < 8 {
+        let m = minutes % 60;
+        if m == 0 {
+            return format!("{hours}h");
+        }
+        return format!("{hours}h{m}m");
+    } else if hours < 48 {
+        return format!("{hours}h");
+    } else if hours < 24 * 8 {
+        let h = hours % 24;
+        if h == 0 {
+            return format!("{}d", hours / 24);
+        }
+        return format!("{}d{}h", hours / 24, h);
+    } else if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    } else if hours < 24 * 365 * 8 {
+        let dy = (hours / 24) % 365;
+        if dy == 0 {
+            return format!("{}y", hours / 24 / 365);
+        }
+        return format!("{}y{}d", hours / 24 / 365, dy);
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trip() {
+        let t: Time = serde_json::from_str(r#""2026-11-25T12:56:39Z""#).expect("parse");
+        assert_eq!(serde_json::to_string(&t).expect("ser"), r#""2026-11-25T12:56:39Z""#);
+        // Offsets are converted to UTC, fractions dropped on output.
+        let t: Time = serde_json::from_str(r#""2026-11-25T14:56:39.75+02:00""#).expect("parse");
+        assert_eq!(t.to_string(), "2026-11-25T12:56:39Z");
+        let none: Option<Time> = serde_json::from_str("null").expect("null");
+        assert_eq!(none, None);
+        assert_eq!(serde_json::to_string(&Time::default()).expect("ser"), "null");
+        assert!(serde_json::from_str::<Time>(r#""yesterday""#).is_err());
+    }
+
+    #[test]
+    fn micro_time() {
+        let t: MicroTime = serde_json::from_str(r#""2026-11-25T12:56:39.123456Z""#).expect("parse");
+        assert_eq!(serde_json::to_string(&t).expect("ser"), r#""2026-11-25T12:56:39.123456Z""#);
+        let t: MicroTime = serde_json::from_str(r#""2026-11-25T12:56:39Z""#).expect("parse");
+        assert_eq!(t.to_string(), "2026-11-25T12:56:39.000000Z");
+    }
+
+    #[test]
+    fn duration_strings() {
+        let cases = [
+            ("1h2m3s", 3_723_000_000_000i64, "1h2m3s"),
+            ("90s", 90_000_000_000, "1m30s"),
+            ("1.5s", 1_500_000_000, "1.5s"),
+            ("500ms", 500_000_000, "500ms"),
+            ("1us", 1_000, "1µs"),
+            ("1µs", 1_000, "1µs"),
+            ("3ns", 3, "3ns"),
+            ("0", 0, "0s"),
+            ("-1m", -60_000_000_000, "-1m0s"),
+            ("1h", 3_600_000_000_000, "1h0m0s"),
+            (".5m", 30_000_000_000, "30s"),
+        ];
+        for (input, nanos, canonical) in cases {
+            let d = Duration::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(d.0, nanos, "{input}");
+            assert_eq!(d.to_string(), canonical, "{input}");
+        }
+        assert_eq!(Duration::parse("1").expect_err("must fail").to_string(), r#"time: missing unit in duration "1""#);
+        assert_eq!(Duration::parse("1x").expect_err("must fail").to_string(), r#"time: unknown unit "x" in duration "1x""#);
+        assert_eq!(Duration::parse("").expect_err("must fail").to_string(), r#"time: invalid duration """#);
+        assert!(Duration::parse(".s").is_err());
+        let d: Duration = serde_json::from_str(r#""2m""#).expect("json");
+        assert_eq!(serde_json::to_string(&d).expect("ser"), r#""2m0s""#);
+    }
+
+    #[test]
+    fn human_durations() {
+        let s = chrono::Duration::seconds;
+        assert_eq!(human_duration(s(-5)), "<invalid>");
+        assert_eq!(human_duration(s(-1)), "0s");
+        assert_eq!(human_duration(s(1)), "1s");
+        assert_eq!(human_duration(s(119)), "119s");
+        assert_eq!(human_duration(s(130)), "2m10s");
+        assert_eq!(human_duration(s(600)), "10m");
+        assert_eq!(human_duration(s(3 * 3600 + 120)), "3h2m");
+        assert_eq!(human_duration(s(10 * 3600)), "10h");
+        assert_eq!(human_duration(s(50 * 3600)), "2d2h");
+        assert_eq!(human_duration(s(30 * 86400)), "30d");
+        assert_eq!(human_duration(s(3 * 365 * 86400 + 86400)), "3y1d");
+        assert_eq!(human_duration(s(9 * 365 * 86400)), "9y");
+    }
+}
