@@ -26,6 +26,16 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// `file:line:col: message (help: ...)` without the `error:` prefix, for compiler messages.
+    pub fn compact(&self) -> String {
+        match &self.help {
+            Some(h) => format!("{}: {}\n  help: {h}", self.location, self.message),
+            None => format!("{}: {}", self.location, self.message),
+        }
+    }
+}
+
 /// All problems found; `Display` prints one per line, sorted by file and position.
 #[derive(Debug, Clone, Default, thiserror::Error)]
 pub struct Diagnostics(pub Vec<Diagnostic>);

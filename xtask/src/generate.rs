@@ -9,8 +9,15 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use kapi_codegen::emit::GeneratedFile;
 
-/// Folders under `generated/` this command owns entirely (stale files in them are removed).
-const OWNED_DIRS: &[&str] = &["proto/k8s.io", "proto/com", "proto/io", "openapi"];
+/// What this command owns under `generated/` (stale owned files are removed): every `.proto` file
+/// under `proto/` (not the kapi-proto crate's own sources) and everything under `openapi/`.
+fn owned(generated: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    collect(&generated.join("proto"), &mut all);
+    all.retain(|p| p.extension().is_some_and(|e| e == "proto"));
+    collect(&generated.join("openapi"), &mut all);
+    all
+}
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut check = false;
@@ -44,10 +51,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         }
     }
     // Files in owned folders that no emitter produces any more.
-    let mut extra = Vec::new();
-    for d in OWNED_DIRS {
-        collect(&generated.join(d), &mut extra);
-    }
+    let mut extra = owned(&generated);
     extra.retain(|p| !wanted.contains(p));
     for p in &extra {
         if !check {
@@ -103,7 +107,11 @@ pub(crate) fn generate(schemas: &Path, generated: &Path) -> anyhow::Result<Vec<G
         contents: format!("{}\n", serde_json::to_string_pretty(&format)?),
     });
     let existing = |p: &Path| std::fs::read_to_string(generated.join(p)).ok();
-    let _ = &existing;
+    let (protos, problems) = kapi_codegen::emit::proto::emit_with_diagnostics(&model, &existing);
+    if !problems.is_empty() {
+        bail!("protobuf emitter:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"));
+    }
+    files.extend(protos);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }

@@ -16,7 +16,8 @@ pub fn include_schemas(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as syn::LitStr);
     let base = std::env::var("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let dir = match expand_env(&lit.value()) {
-        Ok(d) => base.join(d),
+        // Normalise `a//b` and `./` so paths in messages read cleanly.
+        Ok(d) => base.join(d).components().collect::<PathBuf>(),
         Err(e) => return syn::Error::new(lit.span(), e).to_compile_error().into(),
     };
     match kapi_codegen::load_dir(&dir) {
@@ -27,7 +28,7 @@ pub fn include_schemas(input: TokenStream) -> TokenStream {
             all.dedup();
             let mut err: Option<syn::Error> = None;
             for d in &all {
-                let e = syn::Error::new(lit.span(), d.to_string());
+                let e = syn::Error::new(lit.span(), d.compact());
                 match &mut err {
                     Some(acc) => acc.combine(e),
                     None => err = Some(e),

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub mod openapi;
+pub mod proto;
 pub mod rust;
 
 /// One file an emitter writes under `generated/`.

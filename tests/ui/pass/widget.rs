@@ -11,7 +11,7 @@ fn main() {
         "spec": {"color": "red", "replicas": 2, "size": "10%", "labels": {"a": "b"}, "parts": [{"name": "x", "weight": 1.5}]}
     }))
     .expect("decodes");
-    assert_eq!(w.metadata().name.as_deref(), Some("w1"));
+    assert_eq!(w.metadata().name, "w1");
     let spec = w.spec.as_ref().expect("spec");
     assert_eq!(spec.color, "red");
     assert_eq!(spec.replicas, Some(2i32));
