@@ -112,6 +112,7 @@ pub(crate) fn generate(schemas: &Path, generated: &Path) -> anyhow::Result<Vec<G
         bail!("protobuf emitter:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"));
     }
     files.extend(protos);
+    files.extend(kapi_codegen::emit::openapi::emit(&model));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
