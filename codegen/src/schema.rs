@@ -131,6 +131,25 @@ pub struct CrdVersion {
     /// Extra subresources handled by named runtime hooks (`binding`, ...).
     #[serde(rename = "x-kapi-subresources", default, skip_serializing_if = "Vec::is_empty")]
     pub x_kapi_subresources: Vec<String>,
+    /// The texts of the list kind's OpenAPI definition (`PodList`); each defaults to what
+    /// apiextensions-apiserver publishes for a CRD's list.
+    #[serde(rename = "x-kapi-list", default, skip_serializing_if = "Option::is_none")]
+    pub x_kapi_list: Option<ListDescriptions>,
+}
+
+/// `x-kapi-list`: descriptions of a version's list kind (`<ListKind>`), as its OpenAPI definition carries them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListDescriptions {
+    /// The list kind's own description (`PodList is a list of Pods.`); default `<ListKind> is a list of <Kind>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Description of its `items` property; default `List of <plural>. More info: ...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_description: Option<String>,
+    /// Description of its `metadata` property; default `Standard list metadata. More info: ...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_description: Option<String>,
 }
 
 /// `schema` of a version.
@@ -351,6 +370,10 @@ pub struct JsonSchemaProps {
     /// kapi: the definition name of this subschema (`io.k8s.api.core.v1.PodSpec`).
     #[serde(rename = "x-kapi-type", default, skip_serializing_if = "Option::is_none")]
     pub x_kapi_type: Option<String>,
+    /// kapi: the description of the named type itself (its OpenAPI definition's), when it differs from
+    /// this subschema's `description` (which, on a property, describes the property). Needs `x-kapi-type`.
+    #[serde(rename = "x-kapi-type-description", default, skip_serializing_if = "Option::is_none")]
+    pub x_kapi_type_description: Option<String>,
     /// kapi: protobuf field number of this property in its parent message.
     #[serde(rename = "x-kapi-proto", default, skip_serializing_if = "Option::is_none")]
     pub x_kapi_proto: Option<u32>,

@@ -75,6 +75,14 @@ fn named_types_are_refs_and_unnamed_objects_inline() {
     assert_eq!(thing_ref["description"], "ThingRef points at a thing.");
     assert_eq!(thing_ref["x-kubernetes-map-type"], "atomic");
     assert_eq!(schemas["io.k8s.api.core.v1.Thing"]["x-kubernetes-group-version-kind"], serde_json::json!([{"group": "", "kind": "Thing", "version": "v1"}]));
+    // x-kapi-type-description: the type's text on the definition, the property's at the use.
+    assert_eq!(schemas["io.k8s.api.core.v1.ThingSpec"]["description"], "ThingSpec is what a thing should be.");
+    assert_eq!(schemas["io.k8s.api.core.v1.Thing"]["properties"]["spec"]["description"], "Spec of the thing.");
+    // x-kapi-list: given texts replace the defaults, the others keep them.
+    let list = &schemas["io.k8s.api.core.v1.ThingList"];
+    assert_eq!(list["description"], "ThingList is a list of Things.");
+    assert_eq!(list["properties"]["items"]["description"], "Items are the things.");
+    assert_eq!(list["properties"]["metadata"]["description"], "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds");
 
     let crd: serde_json::Value = serde_json::from_str(file(&files, "openapi/v3/apis__example.com__v1.json")).expect("v3 JSON");
     let widget = &crd["components"]["schemas"]["com.example.v1.Widget"];

@@ -1,8 +1,10 @@
 //! The OpenAPI v3 documents generated from `schemas/` against the ones a real kube-apiserver v1.36
 //! serves (`tests/reference/openapi/v3/`): for every built-in kind, its definition is walked through
 //! `$ref`s in both documents and, at every property path, the property names and types (type, format,
-//! `$ref` target, items and additionalProperties types) must match; and the kind's paths (with their
-//! operations) must be upstream's, except subresources kapi does not serve yet (listed below).
+//! `$ref` target, items and additionalProperties types) must match; the `description` of every
+//! definition reached (the kind's, its list's and every one they reference) and of every property
+//! must be upstream's; and the kind's paths (with their operations) must be upstream's, except
+//! subresources kapi does not serve yet (listed below).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -123,6 +125,39 @@ struct Walk<'a> {
     total: usize,
     matched: usize,
     mismatches: Vec<String>,
+    /// Definitions whose `description` was compared / equal.
+    def_descriptions: (usize, usize),
+    /// Properties whose `description` was compared / equal.
+    prop_descriptions: (usize, usize),
+}
+
+/// A node's `description`, for a message.
+fn description(node: &Value) -> String {
+    match node.get("description").and_then(Value::as_str) {
+        Some(d) => format!("{d:?}"),
+        None => "(none)".into(),
+    }
+}
+
+/// Counts a description comparison; a mismatch is recorded with both texts.
+fn compare_description(
+    o: &Value,
+    t: &Value,
+    path: &str,
+    what: &str,
+    counts: &mut (usize, usize),
+    mismatches: &mut Vec<String>,
+) {
+    counts.0 += 1;
+    if o.get("description") == t.get("description") {
+        counts.1 += 1;
+    } else {
+        mismatches.push(format!(
+            "{path}: {what} description: ours {} / upstream {}",
+            description(o),
+            description(t)
+        ));
+    }
 }
 
 impl Walk<'_> {
@@ -157,7 +192,17 @@ impl Walk<'_> {
         for name in names {
             let p = format!("{path}.{name}");
             match (po.get(name), pt.get(name)) {
-                (Some(a), Some(b)) => self.compare(a, b, &p),
+                (Some(a), Some(b)) => {
+                    compare_description(
+                        a,
+                        b,
+                        &p,
+                        "property",
+                        &mut self.prop_descriptions,
+                        &mut self.mismatches,
+                    );
+                    self.compare(a, b, &p)
+                }
                 (a, _) => {
                     self.total += 1;
                     self.mismatches.push(format!(
@@ -187,6 +232,14 @@ impl Walk<'_> {
             ));
             return;
         }
+        compare_description(
+            o,
+            t,
+            name,
+            "definition",
+            &mut self.def_descriptions,
+            &mut self.mismatches,
+        );
         self.compare(o, t, name);
     }
 }
@@ -283,15 +336,35 @@ fn built_in_kinds_match_upstream_openapi_v3() {
             total: 0,
             matched: 0,
             mismatches: Vec::new(),
+            def_descriptions: (0, 0),
+            prop_descriptions: (0, 0),
         };
-        walk.seen.insert(k.definition.clone());
-        walk.definition(&k.definition);
-        let pct = 100.0 * walk.matched as f64 / walk.total.max(1) as f64;
+        let list = match k.definition.rsplit_once('.') {
+            Some((prefix, _)) => format!("{prefix}.{}", k.list_kind),
+            None => k.list_kind.clone(),
+        };
+        for def in [&k.definition, &list] {
+            walk.seen.insert(def.clone());
+            walk.definition(def);
+        }
+        let pct = |(total, matched): (usize, usize)| 100.0 * matched as f64 / total.max(1) as f64;
         report.push(format!(
-            "{gvk:<50} {:>5}/{:<5} property paths match ({pct:.1}%), {} definitions",
+            "{gvk:<50} {:>5}/{:<5} property paths match ({:.1}%), {} definitions",
             walk.matched,
             walk.total,
+            pct((walk.total, walk.matched)),
             walk.seen.len()
+        ));
+        let (d, pd) = (walk.def_descriptions, walk.prop_descriptions);
+        report.push(format!(
+            "{:<50} descriptions: {}/{} definitions ({:.1}%), {}/{} properties ({:.1}%)",
+            "",
+            d.1,
+            d.0,
+            pct(d),
+            pd.1,
+            pd.0,
+            pct(pd)
         ));
         for m in &walk.mismatches {
             failures.push(format!("{gvk}: {m}"));

@@ -22,6 +22,9 @@
 //! - objects without properties (FieldsV1, RawExtension) get `x-kubernetes-preserve-unknown-fields`;
 //! - the root's `metadata` is only `{type: object, x-kapi-type: ObjectMeta, description}`;
 //! - `x-kubernetes-group-version-kind` dropped;
+//! - where a use's description is not the named type's own, the type's is kept as
+//!   `x-kapi-type-description`; the list kind's texts (`<Kind>List` definition) go to the version's
+//!   `x-kapi-list`;
 //! - Go-embedded structs (proto: a nested message; JSON: inlined fields) are described by
 //!   `x-kapi-proto-embedded` on the object.
 //! Kept exactly as upstream although a real CRD would object: `x-kubernetes-unions` (not a CRD
@@ -422,6 +425,10 @@ fn build_kind(
             k.hooks.iter().map(|h| Value::from(*h)).collect(),
         );
     }
+    version.insert(
+        "x-kapi-list".into(),
+        Value::Object(list_descriptions(defs, k)?),
+    );
     if !subres.is_empty() {
         version.insert("subresources".into(), Value::Object(subres));
     }
@@ -465,6 +472,44 @@ fn build_kind(
         numbered,
         root: def_name.to_string(),
     })
+}
+
+/// `x-kapi-list`: the texts of upstream's `<Kind>List` definition (its description and those of its
+/// `items` and `metadata` properties).
+fn list_descriptions(defs: &Map<String, Value>, k: &facts::Kind) -> Result<Map<String, Value>> {
+    let list_kind = format!("{}List", k.kind);
+    let matches: Vec<&Value> = defs
+        .values()
+        .filter(|d| {
+            d["x-kubernetes-group-version-kind"]
+                .as_array()
+                .is_some_and(|l| {
+                    l.iter().any(|g| {
+                        g["group"] == k.group && g["version"] == k.version && g["kind"] == list_kind
+                    })
+                })
+        })
+        .collect();
+    let [def] = matches.as_slice() else {
+        bail!("{} definitions of {list_kind}", matches.len());
+    };
+    let mut out = Map::new();
+    for (key, text) in [
+        ("description", &def["description"]),
+        (
+            "itemsDescription",
+            &def["properties"]["items"]["description"],
+        ),
+        (
+            "metadataDescription",
+            &def["properties"]["metadata"]["description"],
+        ),
+    ] {
+        if let Some(t) = text.as_str() {
+            out.insert(key.into(), t.into());
+        }
+    }
+    Ok(out)
 }
 
 /// The schema a simple JSON path (`.spec.containers[*].name`) points at; `.metadata.<field>` is
@@ -708,6 +753,10 @@ fn print_summary(s: &schema::Stats, t: &Totals) {
     for a in &s.adjustments {
         println!("    {a}");
     }
+    println!(
+        "  x-kapi-type-description (the type's own text, where a use's describes the property) written for {} named types",
+        s.type_descriptions.len()
+    );
     println!("  recursive named types: {:?}", s.recursion);
     println!("  field selectors upstream accepts that no JSON path expresses (not written):");
     for (g, res, what) in facts::UNREPRESENTABLE_SELECTORS {

@@ -9,7 +9,9 @@
 //!   `codegen/wellknown.json`; lists are `<definition prefix>.<ListKind>`. Only definitions reachable
 //!   from the document's paths are included, as upstream does.
 //! - a property that uses a named type is `{description, default, allOf: [{$ref}]}` in v3 and
-//!   `{description, $ref}` in v2; array items and map values are a plain `{$ref}`.
+//!   `{description, $ref}` in v2 (the property's description); array items and map values are a
+//!   plain `{$ref}`. The definition carries the type's own description (`x-kapi-type-description`,
+//!   see `NamedType::description`); a list's texts come from `x-kapi-list`.
 //! - keys are in the order kube-openapi marshals them; paths, properties and definitions sorted.
 //! - paths and operations as kube-apiserver's installer builds them for a built-in kind (collection,
 //!   item, all-namespaces list, deprecated watch paths, `status`, `scale`, extra subresources), and as

@@ -238,7 +238,7 @@ fn emit_named(model: &Model, t: &NamedType, cycles: &Cycles) -> TokenStream {
     let Some(obj) = t.object() else { return quote!() };
     let rt = rt();
     let name = ident(&t.rust_name);
-    let doc = doc_attr(t.schema.description.as_deref().or(Some(&format!("`{}`", t.name))));
+    let doc = doc_attr(t.description.as_deref().or(Some(&format!("`{}`", t.name))));
     let serde_path = quote!(#rt::__private::serde);
     let mut used = BTreeSet::new();
     let mut fields = Vec::new();

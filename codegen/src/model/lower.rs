@@ -103,6 +103,8 @@ struct Lowerer {
     types: BTreeMap<String, NamedType>,
     /// Where each named type was first defined, and a fingerprint of its shape.
     defined_at: BTreeMap<String, (crate::source::Location, Value)>,
+    /// Each named type's `x-kapi-type-description`, where first given.
+    type_descriptions: BTreeMap<String, (crate::source::Location, String)>,
     /// References to named types without a body (checked in `finish`).
     stubs: Vec<(String, crate::source::Location)>,
     /// (group, kind) and (group, plural) → where first seen.
@@ -380,6 +382,7 @@ impl Lowerer {
                 status: subs.status.is_some(),
                 scale,
                 extra_subresources: v.x_kapi_subresources.clone(),
+                list: v.x_kapi_list.clone().unwrap_or_default(),
                 strategy: spec.x_kapi_strategy.clone(),
                 printer_columns,
                 selectable_fields,
@@ -476,6 +479,7 @@ impl Lowerer {
                 }
             }
         }
+        self.type_description(ctx, node, path, name, diags);
         let mut own = self.common(ctx, node, path, diags);
         own.ty = Ty::Object(obj);
         // The type's own schema keeps type-level keys; use-site keys (description, default, proto) stay on the use.
@@ -500,6 +504,7 @@ impl Lowerer {
                         rust_name: rust_type_name(name, rust_name),
                         module: Some(module),
                         well_known: None,
+                        description: node.x_kapi_type_description.clone().or_else(|| node.description.clone()),
                         schema: type_schema,
                         inline,
                         proto_package: if name.starts_with("io.k8s.api.") { name_proto_package(name) } else { ctx.proto_package.clone() },
@@ -511,6 +516,25 @@ impl Lowerer {
         let mut use_site = own;
         use_site.ty = Ty::Named(name.to_string());
         use_site
+    }
+
+    /// Records `x-kapi-type-description` (every use that gives one must give the same text).
+    fn type_description(&mut self, ctx: &Ctx<'_>, node: &JsonSchemaProps, path: &[String], name: &str, diags: &mut Diagnostics) {
+        let Some(d) = &node.x_kapi_type_description else { return };
+        let mut kp = path.to_vec();
+        kp.push("x-kapi-type-description".into());
+        let here = ctx.doc.locate(&kp);
+        match self.type_descriptions.get(name) {
+            Some((prev, first)) if first != d => diags.push(
+                here,
+                format!("x-kapi-type-description of {name} differs from the one at {prev}"),
+                Some("a type has one description: write the same text (or leave it out) at every use".into()),
+            ),
+            Some(_) => {}
+            None => {
+                self.type_descriptions.insert(name.to_string(), (here, d.clone()));
+            }
+        }
     }
 
     fn register_well_known(&mut self, name: &str, file: &Path) {
@@ -525,6 +549,7 @@ impl Lowerer {
                 rust_name: rt.to_string(),
                 module: None,
                 well_known: Some(rt.to_string()),
+                description: None,
                 schema: Schema::default(),
                 inline: false,
                 proto_package: name_proto_package(name),
@@ -628,6 +653,11 @@ impl Lowerer {
 
     /// Lowers any subschema; `suggested` is the Rust name an unnamed object would get.
     fn lower(&mut self, ctx: &Ctx<'_>, node: &JsonSchemaProps, path: &[String], suggested: &str, diags: &mut Diagnostics) -> Schema {
+        if node.x_kapi_type_description.is_some() && node.x_kapi_type.is_none() {
+            let mut kp = path.to_vec();
+            kp.push("x-kapi-type-description".into());
+            diags.push(ctx.doc.locate(&kp), "x-kapi-type-description describes a named type, but this subschema has no x-kapi-type", Some("add `x-kapi-type: <definition name>`, or write the text as `description`".into()));
+        }
         // Well-known and named types first.
         if let Some(name) = &node.x_kapi_type {
             if wellknown::is_apimachinery(name) {
@@ -645,6 +675,7 @@ impl Lowerer {
             if node.type_.as_deref() == Some("object") && node.properties.is_empty() && node.additional_properties.is_none() && node.x_preserve_unknown_fields != Some(true) {
                 // A reference to a type defined elsewhere (e.g. a recursive use).
                 self.stubs.push((name.clone(), ctx.doc.locate(path)));
+                self.type_description(ctx, node, path, name, diags);
                 let mut s = self.common(ctx, node, path, diags);
                 s.ty = Ty::Named(name.clone());
                 return s;
@@ -770,6 +801,7 @@ impl Lowerer {
                 diags.push(loc.clone(), format!("x-kapi-type {name} is used here without properties but is not defined anywhere"), Some("write its properties at least once".into()));
             }
         }
+        self.resolve_descriptions();
         // Rust names must be unique within a module.
         let mut by_ident: BTreeMap<(Module, String), &str> = BTreeMap::new();
         for t in self.types.values() {
@@ -778,6 +810,38 @@ impl Lowerer {
                     let loc = self.defined_at.get(&t.name).map(|(l, _)| l.clone()).unwrap_or_else(|| loc0(&t.source));
                     diags.push(loc, format!("{} and {} would both be the Rust type {}::{}::{}", prev, t.name, m.group, m.version, t.rust_name), Some("rename one x-kapi-type".into()));
                 }
+            }
+        }
+    }
+}
+
+impl Lowerer {
+    /// Settles each named type's own description (see [`NamedType::description`]): an explicit
+    /// `x-kapi-type-description`, else the description of an array-item or map-value use (those
+    /// describe the type, never a property), else the first definition's.
+    fn resolve_descriptions(&mut self) {
+        fn visit(s: &Schema, item: bool, out: &mut BTreeMap<String, String>) {
+            match &s.ty {
+                Ty::Named(n) if item => {
+                    if let Some(d) = &s.description {
+                        out.entry(n.clone()).or_insert_with(|| d.clone());
+                    }
+                }
+                Ty::Array(i) | Ty::Map(i) => visit(i, true, out),
+                _ => {}
+            }
+        }
+        let mut item_uses = BTreeMap::new();
+        for t in self.types.values() {
+            if let Some(o) = t.object() {
+                o.properties.values().for_each(|s| visit(s, false, &mut item_uses));
+            }
+        }
+        for t in self.types.values_mut().filter(|t| t.well_known.is_none()) {
+            if let Some((_, d)) = self.type_descriptions.get(&t.name) {
+                t.description = Some(d.clone());
+            } else if let Some(d) = item_uses.remove(&t.name) {
+                t.description = Some(d);
             }
         }
     }

@@ -68,6 +68,8 @@ pub struct Kind {
     pub scale: Option<Scale>,
     /// Extra named subresources (`binding`).
     pub extra_subresources: Vec<String>,
+    /// Descriptions of the list kind's definition (`x-kapi-list`; unset texts take the defaults).
+    pub list: crate::schema::ListDescriptions,
     /// Named strategy hook.
     pub strategy: Option<String>,
     /// Printer columns (Name is implicit).
@@ -139,6 +141,11 @@ pub struct NamedType {
     pub module: Option<Module>,
     /// Path of the runtime type for well-known types (`ObjectMeta`).
     pub well_known: Option<String>,
+    /// The type's own description (its OpenAPI definition's, its Rust doc): `x-kapi-type-description`
+    /// where a use gives one, else the description of an array-item or map-value use, else the
+    /// description where it is first defined. Not part of the type's shape: uses keep their own
+    /// descriptions (`schema.description` is the first definition's node, i.e. a use-site text).
+    pub description: Option<String>,
     /// The type's own schema (`Ty::Object` for objects).
     pub schema: Schema,
     /// Synthesized name of an unnamed nested object: inlined in OpenAPI, as upstream does for CRDs.

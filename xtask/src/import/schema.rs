@@ -18,6 +18,9 @@
 //!    default, x-kubernetes-patch-strategy, x-kubernetes-map-type) are use-site facts and
 //!    override the definition's own. So two subschemas with the same `x-kapi-type` are identical
 //!    except for these use-site keys and the parent's `x-kapi-proto*` numbers.
+//! 6. Where such a use's description is not the definition's own, the definition's is kept as
+//!    `x-kapi-type-description` (right after `description`), so the OpenAPI emitter can publish the
+//!    type's text on its definition and the property's text at the use, as upstream does.
 
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value};
@@ -112,6 +115,8 @@ pub(super) struct Stats {
     pub(super) adjustments: BTreeSet<String>,
     /// Named types met inside themselves.
     pub(super) recursion: BTreeSet<String>,
+    /// Named types given an `x-kapi-type-description` (at some use).
+    pub(super) type_descriptions: BTreeSet<String>,
 }
 
 /// Inlines the definitions of one OpenAPI document.
@@ -181,6 +186,7 @@ impl Inliner<'_> {
                     other => bail!("unexpected {other:?} next to a $ref to {name}"),
                 }
             }
+            self.type_description(&name, &mut out);
             return Ok(order(out));
         }
         let mut out = Map::new();
@@ -240,6 +246,28 @@ impl Inliner<'_> {
         self.stats.named_types.insert(name.to_string());
         self.memo.insert(name.to_string(), out.clone());
         Ok(out)
+    }
+
+    /// Adjustment 6 of the module docs: `x-kapi-type-description` where the use's description is
+    /// not the named type's own (well-known types are skipped: their definitions come from
+    /// `codegen/wellknown.json`).
+    fn type_description(&mut self, name: &str, out: &mut Map<String, Value>) {
+        if name.starts_with(super::WELLKNOWN_PREFIX) {
+            return;
+        }
+        let own = self.defs.get(name).and_then(|d| d.get("description"));
+        match (own, out.get("description")) {
+            (Some(own), Some(here)) if own != here => {
+                out.insert("x-kapi-type-description".into(), own.clone());
+                self.stats.type_descriptions.insert(name.to_string());
+            }
+            (None, Some(_)) => {
+                self.stats.adjustments.insert(format!(
+                    "{name}: no description of its own, but a use has one (the definition will carry the use's)"
+                ));
+            }
+            _ => {}
+        }
     }
 
     /// Adjustments 1 and 2 of the module docs.
@@ -490,6 +518,7 @@ pub(super) fn order(obj: Map<String, Value>) -> Map<String, Value> {
             "type",
             "x-kapi-type",
             "description",
+            "x-kapi-type-description",
             "format",
             "enum",
             "default",

@@ -34,9 +34,6 @@ enum Pos {
 struct TypeFacts {
     /// `x-kubernetes-map-type` of the definition: the value most use sites carry.
     map_type: Option<String>,
-    /// The definition's own description, when some use site is an array item or map value (those
-    /// carry the type's description, never a use-site one).
-    description: Option<String>,
 }
 
 /// Renders definitions from the model.
@@ -97,26 +94,19 @@ impl<'a> Renderer<'a> {
         }
         // Use sites of every named type, for the definition-level facts.
         let mut map_types: BTreeMap<String, BTreeMap<Option<String>, usize>> = BTreeMap::new();
-        let mut descriptions: BTreeMap<String, String> = BTreeMap::new();
-        fn visit(s: &Schema, pos: Pos, map_types: &mut BTreeMap<String, BTreeMap<Option<String>, usize>>, descriptions: &mut BTreeMap<String, String>) {
+        fn visit(s: &Schema, map_types: &mut BTreeMap<String, BTreeMap<Option<String>, usize>>) {
             match &s.ty {
                 Ty::Named(n) => {
                     *map_types.entry(n.clone()).or_default().entry(s.map_type.clone()).or_default() += 1;
-                    if pos != Pos::Property {
-                        if let Some(d) = &s.description {
-                            descriptions.entry(n.clone()).or_insert_with(|| d.clone());
-                        }
-                    }
                 }
-                Ty::Array(i) => visit(i, Pos::Item, map_types, descriptions),
-                Ty::Map(v) => visit(v, Pos::Value, map_types, descriptions),
+                Ty::Array(i) | Ty::Map(i) => visit(i, map_types),
                 _ => {}
             }
         }
         for t in model.types.values() {
             if let Some(o) = t.object() {
                 for s in o.properties.values() {
-                    visit(s, Pos::Property, &mut map_types, &mut descriptions);
+                    visit(s, &mut map_types);
                 }
             }
         }
@@ -129,8 +119,7 @@ impl<'a> Renderer<'a> {
                 }
                 None => own,
             };
-            let description = descriptions.get(&t.name).cloned().or_else(|| t.schema.description.clone());
-            r.facts.insert(t.name.clone(), TypeFacts { map_type, description });
+            r.facts.insert(t.name.clone(), TypeFacts { map_type });
         }
         r
     }
@@ -186,7 +175,8 @@ impl<'a> Renderer<'a> {
     fn type_definition(&self, t: &NamedType, o: &Object) -> Value {
         let facts = self.facts.get(&t.name);
         let mut m = Map::new();
-        if let Some(d) = facts.and_then(|f| f.description.clone()).or_else(|| t.schema.description.clone()) {
+        // The type's own description; where it is used as a property, the use's text stays there.
+        if let Some(d) = &t.description {
             m.insert("description".into(), json!(d));
         }
         m.insert("type".into(), json!("object"));
@@ -248,22 +238,29 @@ impl<'a> Renderer<'a> {
         Some((group, version.to_string(), kind.to_string()))
     }
 
-    /// `<Kind>List`, as kube-apiserver and apiextensions-apiserver publish lists.
+    /// `<Kind>List`, as kube-apiserver and apiextensions-apiserver publish lists; the texts default
+    /// to apiextensions-apiserver's (built-in kinds carry upstream's in `x-kapi-list`).
     fn list_definition(&self, k: &Kind) -> Value {
+        let texts = &k.list;
+        let description = texts.description.clone().unwrap_or_else(|| format!("{} is a list of {}", k.list_kind, k.kind));
+        let items_description = texts
+            .items_description
+            .clone()
+            .unwrap_or_else(|| format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/api-conventions.md", k.plural));
         let mut metadata = Map::new();
-        metadata.insert("description".into(), json!(LIST_META_DESC));
+        metadata.insert("description".into(), json!(texts.metadata_description.as_deref().unwrap_or(LIST_META_DESC)));
         if is_builtin(k) {
             metadata.insert("default".into(), json!({}));
         }
         metadata.insert("allOf".into(), json!([reference(LIST_META)]));
         json!({
-            "description": format!("{} is a list of {}", k.list_kind, k.kind),
+            "description": description,
             "type": "object",
             "required": ["items"],
             "properties": {
                 "apiVersion": {"description": API_VERSION_DESC, "type": "string"},
                 "items": {
-                    "description": format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/api-conventions.md", k.plural),
+                    "description": items_description,
                     "type": "array",
                     "items": reference(&k.definition),
                 },
