@@ -5,6 +5,8 @@
 //! works generically from there.
 
 pub mod apimachinery;
+pub mod cacher;
+pub mod storage;
 
 /// Re-exports used by generated code, so generated crates need no direct dependency on them.
 #[doc(hidden)]

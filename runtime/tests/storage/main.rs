@@ -1,0 +1,6 @@
+//! Storage integration tests of kapi-runtime, in one binary: the conformance suite on the
+//! embedded backend, the kill -9 crash test, and the (ignored) throughput benchmark.
+
+mod bench;
+mod crash;
+mod embedded_conformance;
