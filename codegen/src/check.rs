@@ -16,8 +16,8 @@ pub fn check_shape(doc: &SourceDoc, root: &Value, diags: &mut Diagnostics) -> Va
     walk(doc, root, root, &doc.value, &mut path, diags, &mut bad);
     let mut cleaned = doc.value.clone();
     if diags.0.len() > before {
-        // Remove deepest first so indices of earlier siblings stay valid.
-        bad.sort_by(|a: &Vec<String>, b| b.len().cmp(&a.len()).then_with(|| b.cmp(a)));
+        // Object keys are removed; list items are replaced by null rather than removed, so the
+        // indices (and therefore the positions later stages report) of their siblings never shift.
         for p in bad {
             remove(&mut cleaned, &p);
         }
@@ -46,8 +46,8 @@ fn remove(v: &mut Value, path: &[String]) {
             m.remove(last);
         }
         Value::Array(a) => {
-            if let Some(i) = last.parse::<usize>().ok().filter(|i| *i < a.len()) {
-                a.remove(i);
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *item = Value::Null;
             }
         }
         _ => {}
@@ -227,6 +227,7 @@ fn walk(doc: &SourceDoc, root: &Value, schema: &Value, value: &Value, path: &mut
             if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
                 if n.as_f64().is_some_and(|x| x < min) {
                     diags.push(doc.locate(path), format!("`{}` must be at least {min}", here()), None);
+                    bad.push(path.clone());
                 }
             }
         }
@@ -258,5 +259,39 @@ fn type_help(want: &str) -> Option<String> {
         "boolean" => Some("write true or false".into()),
         "integer" => Some("write a whole number".into()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::load_yaml;
+
+    /// Bad list items are nulled in place (never removed), so siblings keep their index and position;
+    /// unknown keys inside an item only lose the key.
+    #[test]
+    fn cleaning_keeps_list_indices() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {"xs": {"type": "array", "items": {"type": "object", "additionalProperties": false, "properties": {"a": {"type": "integer"}}}}},
+        });
+        let mut text = String::from("xs:\n");
+        for i in 0..12 {
+            match i {
+                2 | 10 => text.push_str("- 7\n"),
+                5 => text.push_str("- {a: 1, b: 2}\n"),
+                _ => text.push_str(&format!("- {{a: {i}}}\n")),
+            }
+        }
+        let doc = load_yaml(std::path::Path::new("t.yaml"), &text).expect("yaml").remove(0);
+        let mut diags = Diagnostics::default();
+        let cleaned = check_shape(&doc, &schema, &mut diags);
+        assert_eq!(diags.0.len(), 3, "{diags}");
+        let xs = cleaned["xs"].as_array().expect("array");
+        assert_eq!(xs.len(), 12);
+        assert!(xs[2].is_null() && xs[10].is_null());
+        assert_eq!(xs[5], serde_json::json!({"a": 1}));
+        assert_eq!(xs[11], serde_json::json!({"a": 11}));
+        assert_eq!(doc.locate(&["xs".to_string(), "10".to_string()]).pos.line, 12);
     }
 }

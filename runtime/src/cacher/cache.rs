@@ -174,7 +174,17 @@ impl Shared {
                 }
                 Err(e) => {
                     self.note_decode_error(&event.kv.key, e);
-                    None
+                    // The stored object changed but cannot be decoded: serving the previous version
+                    // from the cache would be silently stale, so it leaves the cache (watchers see it
+                    // deleted) until a decodable version is written.
+                    let stub = self.read().store.get(event.kv.key.as_str()).map(|current| CachedObject {
+                        key: current.key.clone(),
+                        revision,
+                        bytes: current.bytes.clone(),
+                        labels: current.labels.clone(),
+                        fields: current.fields.clone(),
+                    });
+                    stub.map(|o| (ChangeKind::Delete, Arc::new(o)))
                 }
             },
             EventKind::Deleted => {
