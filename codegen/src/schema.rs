@@ -407,7 +407,7 @@ pub enum AdditionalProperties {
     /// `true`/`false`.
     Bool(bool),
     /// The schema of every value.
-    Schema(JsonSchemaProps),
+    Schema(Box<JsonSchemaProps>),
 }
 
 /// The JSON Schema of the schema-file format, for yaml-language-server.

@@ -27,6 +27,7 @@
 //!   `x-kapi-list`;
 //! - Go-embedded structs (proto: a nested message; JSON: inlined fields) are described by
 //!   `x-kapi-proto-embedded` on the object.
+//!
 //! Kept exactly as upstream although a real CRD would object: `x-kubernetes-unions` (not a CRD
 //! field), `default: {}` on objects with `required` properties (a CRD validates defaults).
 //!

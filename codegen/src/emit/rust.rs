@@ -194,9 +194,7 @@ fn rust_type(model: &Model, owner: &str, s: &Schema, cycles: &Cycles) -> TokenSt
     match &s.ty {
         Ty::Any => quote!(#rt::__private::serde_json::Value),
         Ty::FreeObject => quote!(#rt::__private::serde_json::Map<::std::string::String, #rt::__private::serde_json::Value>),
-        Ty::String => match s.format.as_deref() {
-            _ => quote!(::std::string::String),
-        },
+        Ty::String => quote!(::std::string::String),
         Ty::Integer => match s.format.as_deref() {
             Some("int32") => quote!(i32),
             _ => quote!(i64),

@@ -698,7 +698,8 @@ impl Lowerer {
             Some("object") => {
                 if !node.properties.is_empty() {
                     let name = self.synth_name(ctx, suggested);
-                    return self.named_object(ctx, node, path, &name, &name.rsplit('.').next().unwrap_or(suggested).to_string(), true, diags);
+                    let rust = name.rsplit('.').next().unwrap_or(suggested).to_string();
+                    return self.named_object(ctx, node, path, &name, &rust, true, diags);
                 }
                 let mut s = self.common(ctx, node, path, diags);
                 s.ty = match node.additional_properties.as_deref() {
@@ -707,7 +708,7 @@ impl Lowerer {
                         ap.push("additionalProperties".into());
                         Ty::Map(Box::new(self.lower(ctx, inner, &ap, &format!("{suggested}Value"), diags)))
                     }
-                    Some(AdditionalProperties::Bool(true)) => Ty::Map(Box::new(Schema::default())),
+                    Some(AdditionalProperties::Bool(true)) => Ty::Map(Box::default()),
                     _ if node.x_preserve_unknown_fields == Some(true) || node.x_embedded_resource == Some(true) => Ty::Any,
                     _ => Ty::FreeObject,
                 };
