@@ -164,6 +164,20 @@ impl Shared {
         self.fresh.send_replace(revision);
     }
 
+    /// A deletion of the cached copy of `key` at `revision`, for objects that can no longer be decoded:
+    /// a stale object must not outlive its change (None when the key is not cached).
+    fn evict(&self, key: &str, revision: Revision) -> Option<(ChangeKind, Arc<CachedObject>)> {
+        let current = self.read().store.get(key).cloned()?;
+        let object = CachedObject {
+            key: current.key.clone(),
+            revision,
+            bytes: current.bytes.clone(),
+            labels: current.labels.clone(),
+            fields: current.fields.clone(),
+        };
+        Some((ChangeKind::Delete, Arc::new(object)))
+    }
+
     /// Decodes one storage event (outside the lock). None: nothing to apply but its revision.
     fn prepare(&self, event: Event) -> Prepared {
         let revision = event.kv.mod_revision;
@@ -177,14 +191,7 @@ impl Shared {
                     // The stored object changed but cannot be decoded: serving the previous version
                     // from the cache would be silently stale, so it leaves the cache (watchers see it
                     // deleted) until a decodable version is written.
-                    let stub = self.read().store.get(event.kv.key.as_str()).map(|current| CachedObject {
-                        key: current.key.clone(),
-                        revision,
-                        bytes: current.bytes.clone(),
-                        labels: current.labels.clone(),
-                        fields: current.fields.clone(),
-                    });
-                    stub.map(|o| (ChangeKind::Delete, Arc::new(o)))
+                    self.evict(&event.kv.key, revision)
                 }
             },
             EventKind::Deleted => {
@@ -211,14 +218,7 @@ impl Shared {
                     Err(e) => {
                         self.note_decode_error(&event.kv.key, e);
                         // Still drop the key: a stale object must not outlive its deletion.
-                        let stub = self.read().store.get(event.kv.key.as_str()).map(|current| CachedObject {
-                            key: current.key.clone(),
-                            revision,
-                            bytes: current.bytes.clone(),
-                            labels: current.labels.clone(),
-                            fields: current.fields.clone(),
-                        });
-                        stub.map(|o| (ChangeKind::Delete, Arc::new(o)))
+                        self.evict(&event.kv.key, revision)
                     }
                 }
             }
