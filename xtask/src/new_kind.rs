@@ -33,26 +33,13 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same name rules the schema loader applies (kapi_codegen::model), plus: a user group needs a dot.
 fn check_inputs(group: &str, version: &str, kind: &str) -> anyhow::Result<()> {
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if !group.contains('.') || !group.split('.').all(label_ok) {
+    use kapi_codegen::model::{is_dns_subdomain, is_version_name};
+    if !group.contains('.') || !is_dns_subdomain(group) {
         bail!("group {group:?} must be a lower-case DNS name you own with at least one dot, e.g. example.com");
     }
-    let v_ok = version.strip_prefix('v').is_some_and(|r| {
-        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
-        let tail = &r[digits.len()..];
-        !digits.is_empty()
-            && !digits.starts_with('0')
-            && (tail.is_empty()
-                || ["alpha", "beta"].iter().any(|p| tail.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))))
-    });
-    if !v_ok {
+    if !is_version_name(version) {
         bail!("version {version:?} must look like v1, v1beta1 or v2alpha3");
     }
     if !kind.chars().next().is_some_and(|c| c.is_ascii_uppercase()) || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {

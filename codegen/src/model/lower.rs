@@ -176,7 +176,8 @@ fn upper_camel(s: &str) -> String {
     out
 }
 
-fn is_dns_label(s: &str) -> bool {
+/// A lower-case RFC 1123 DNS label (at most 63 characters).
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -184,11 +185,13 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+/// A lower-case RFC 1123 DNS subdomain (dot-separated labels, at most 253 characters).
+pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
-fn is_version_name(s: &str) -> bool {
+/// A Kubernetes version name: `v1`, `v2beta3`, `v1alpha1` (no leading zeros).
+pub fn is_version_name(s: &str) -> bool {
     let Some(rest) = s.strip_prefix('v') else { return false };
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     if digits.is_empty() || digits.starts_with('0') {

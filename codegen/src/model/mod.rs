@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-pub use lower::{load_dir, load_files, lower_docs};
+pub use lower::{is_dns_label, is_dns_subdomain, is_version_name, load_dir, load_files, lower_docs};
 
 /// Everything the emitters need.
 #[derive(Debug, Clone, Default)]
