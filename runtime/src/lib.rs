@@ -6,6 +6,7 @@
 
 pub mod apimachinery;
 pub mod cacher;
+pub mod endpoints;
 pub mod storage;
 
 /// Re-exports used by generated code, so generated crates need no direct dependency on them.

@@ -1,17 +1,21 @@
 //! Kubernetes apimachinery for kapi: well-known wire types (ObjectMeta, Status, Time, Quantity, ...),
 //! the `Resource` trait, the static schema tree with its walkers, field errors and JSONPath.
 
+pub mod apply;
 pub mod field;
 pub mod go;
 pub mod intstr;
 pub mod jsonpath;
 pub mod meta;
+pub mod patch;
 pub mod quantity;
 pub mod raw;
 pub mod resource;
 pub mod schema;
+pub mod selector;
 pub mod serde_util;
 pub mod status;
+pub mod table;
 pub mod time;
 pub mod validation;
 
