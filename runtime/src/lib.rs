@@ -7,6 +7,8 @@
 pub mod apimachinery;
 pub mod cacher;
 pub mod endpoints;
+pub mod registry;
+pub mod server;
 pub mod storage;
 
 /// Re-exports used by generated code, so generated crates need no direct dependency on them.

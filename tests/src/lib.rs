@@ -6,10 +6,12 @@
 
 pub mod etcd;
 pub mod kubectl;
+pub mod server;
 pub mod tools;
 
 pub use etcd::Etcd;
 pub use kubectl::kubectl;
+pub use server::Server;
 pub use tools::tool;
 
 use std::net::{Ipv4Addr, TcpListener};

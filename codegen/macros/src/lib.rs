@@ -44,6 +44,54 @@ pub fn include_schemas(input: TokenStream) -> TokenStream {
     }
 }
 
+/// Embeds the OpenAPI documents `cargo xtask generate` wrote into a folder (`v2.json` and
+/// `v3/<api__v1>.json`, relative to the calling crate's `Cargo.toml`) as
+/// `pub static OPENAPI: ::kapi_runtime::endpoints::openapi::OpenApiDocs`.
+///
+/// ```ignore
+/// kapi_macros::include_openapi!("../openapi");
+/// ```
+#[proc_macro]
+pub fn include_openapi(input: TokenStream) -> TokenStream {
+    let lit = syn::parse_macro_input!(input as syn::LitStr);
+    let base = std::env::var("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let dir = match expand_env(&lit.value()) {
+        Ok(d) => base.join(d).components().collect::<PathBuf>(),
+        Err(e) => return syn::Error::new(lit.span(), e).to_compile_error().into(),
+    };
+    let v2 = dir.join("v2.json");
+    if !v2.is_file() {
+        let msg = format!("{} does not exist: run `cargo xtask generate`", v2.display());
+        return syn::Error::new(lit.span(), msg).to_compile_error().into();
+    }
+    let mut docs: Vec<(String, String)> = match std::fs::read_dir(dir.join("v3")) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| {
+                let stem = p.file_stem()?.to_str()?.replace("__", "/");
+                Some((stem, p.to_str()?.to_string()))
+            })
+            .collect(),
+        Err(e) => {
+            let msg = format!("reading {}: {e}: run `cargo xtask generate`", dir.join("v3").display());
+            return syn::Error::new(lit.span(), msg).to_compile_error().into();
+        }
+    };
+    docs.sort();
+    let v2 = v2.to_string_lossy().into_owned();
+    let entries = docs.iter().map(|(path, file)| quote::quote!((#path, include_str!(#file))));
+    quote::quote!(
+        /// The OpenAPI documents served at `/openapi/v2` and `/openapi/v3`.
+        pub static OPENAPI: ::kapi_runtime::endpoints::openapi::OpenApiDocs = ::kapi_runtime::endpoints::openapi::OpenApiDocs {
+            v2: include_str!(#v2),
+            v3: &[#(#entries),*],
+        };
+    )
+    .into()
+}
+
 /// Expands `${VAR}` references (e.g. `${KAPI_WORKSPACE_DIR}`, set by the workspace's .cargo/config.toml).
 fn expand_env(s: &str) -> Result<String, String> {
     let mut out = String::new();

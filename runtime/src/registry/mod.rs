@@ -1,0 +1,117 @@
+//! The registry: one generic REST store per kind (strategies, validation, defaulting, the
+//! create/update/delete rules), the namespace lifecycle, and the table of all stores.
+
+pub mod builtin;
+pub mod error;
+mod managed;
+pub mod namespaces;
+mod patching;
+pub mod store;
+pub mod strategy;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use error::{ApiError, Target};
+pub use store::{Deleted, FieldValidation, NamespaceLookup, Part, PatchType, Store, WriteOptions, Written};
+pub use patching::patch_value;
+pub use strategy::Strategy;
+
+use crate::apimachinery::KindInfo;
+use crate::cacher::{CacheMode, Cacher, CacherOptions, JsonCodec, ListWatch, Passthrough, WatchCacheConfig};
+use crate::storage::keys::KeyLayout;
+use crate::storage::Storage;
+
+/// Every kind's store, by group, version and resource.
+pub struct Registry {
+    kinds: &'static [&'static KindInfo],
+    stores: BTreeMap<(&'static str, &'static str, &'static str), Arc<Store>>,
+    namespaces: Option<Arc<Store>>,
+    storage: Arc<dyn Storage>,
+}
+
+impl Registry {
+    /// Builds the stores of `kinds` over `storage` (must run inside a tokio runtime: caches start
+    /// their reflectors), then creates the system namespaces and starts the namespace lifecycle.
+    pub async fn start(
+        kinds: &'static [&'static KindInfo],
+        storage: Arc<dyn Storage>,
+        layout: &KeyLayout,
+        cache: &WatchCacheConfig,
+    ) -> Result<Arc<Registry>, ApiError> {
+        let list_watch = |info: &'static KindInfo| -> (Arc<dyn ListWatch>, String) {
+            let prefix = layout.resource_prefix(info.group, info.plural);
+            let codec = Arc::new(JsonCodec::new(info.selectable_fields));
+            let lw: Arc<dyn ListWatch> = match cache.mode(&info.group_resource()) {
+                CacheMode::Cached { capacity } => {
+                    Arc::new(Cacher::new(storage.clone(), prefix.clone(), CacherOptions::with_capacity(capacity), codec))
+                }
+                CacheMode::Passthrough => {
+                    Arc::new(Passthrough::new(storage.clone(), prefix.clone(), CacherOptions::default(), codec))
+                }
+            };
+            (lw, prefix)
+        };
+        let ns_info = kinds.iter().copied().find(|k| k.group.is_empty() && k.plural == "namespaces" && k.served);
+        let namespaces = ns_info.map(|info| {
+            let (lw, prefix) = list_watch(info);
+            Arc::new(Store::new(info, storage.clone(), lw, prefix, None))
+        });
+        let lookup = namespaces.as_ref().map(|ns| NamespaceLookup {
+            lw: ns.list_watch().clone(),
+            storage: storage.clone(),
+            prefix: ns.prefix().to_string(),
+        });
+        let mut stores = BTreeMap::new();
+        for &info in kinds.iter().filter(|k| k.served) {
+            let store = match (&namespaces, ns_info) {
+                (Some(ns), Some(n)) if std::ptr::eq(n, info) => ns.clone(),
+                _ => {
+                    let (lw, prefix) = list_watch(info);
+                    let lookup = if info.namespaced() { lookup.clone() } else { None };
+                    Arc::new(Store::new(info, storage.clone(), lw, prefix, lookup))
+                }
+            };
+            stores.insert((info.group, info.version, info.plural), store);
+        }
+        let registry = Arc::new(Registry { kinds, stores, namespaces, storage });
+        if let Some(ns) = registry.namespaces() {
+            namespaces::ensure_system_namespaces(ns).await?;
+        }
+        namespaces::spawn_controller(&registry);
+        Ok(registry)
+    }
+
+    /// The compiled kinds.
+    pub fn kinds(&self) -> &'static [&'static KindInfo] {
+        self.kinds
+    }
+
+    /// The store of `group`/`version`/`resource`.
+    pub fn store(&self, group: &str, version: &str, resource: &str) -> Option<&Arc<Store>> {
+        self.stores
+            .iter()
+            .find(|((g, v, r), _)| *g == group && *v == version && *r == resource)
+            .map(|(_, s)| s)
+    }
+
+    /// Every store.
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<Store>> {
+        self.stores.values()
+    }
+
+    /// One store per stored resource (the storage version of each).
+    pub fn storage_stores(&self) -> impl Iterator<Item = &Arc<Store>> {
+        self.stores.values().filter(|s| s.info.storage)
+    }
+
+    /// The namespaces' store.
+    pub fn namespaces(&self) -> Option<&Arc<Store>> {
+        self.namespaces.as_ref()
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+}

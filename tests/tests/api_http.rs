@@ -1,0 +1,243 @@
+//! The generated apiserver over raw HTTP: paths, codes, reasons, headers and bodies compared with
+//! what kube-apiserver v1.36 answers (tests/reference/responses/).
+
+use std::time::{Duration, Instant};
+
+use kapi_tests::server::Reply;
+use kapi_tests::Server;
+use serde_json::{json, Value};
+
+fn cm(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "b"}})
+}
+
+/// The body of a reference response file (everything after the blank line).
+fn reference_body(name: &str) -> Value {
+    let path = kapi_tests::project_root().join("tests/reference/responses").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = text.replace("\r\n", "\n");
+    let body = text.split_once("\n\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn status_of(r: &Reply) -> (u16, String, String) {
+    let v = r.json();
+    assert_eq!(v["kind"], "Status", "not a Status: {v}");
+    (r.status, v["reason"].as_str().unwrap_or("").to_string(), v["message"].as_str().unwrap_or("").to_string())
+}
+
+#[test]
+fn crud_errors_match_upstream() {
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let created = s.post_json(base, &cm("tbl-cm"));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let obj = created.json();
+    assert_eq!(obj["kind"], "ConfigMap");
+    assert_eq!(obj["metadata"]["namespace"], "default");
+    assert!(obj["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
+    assert!(obj["metadata"]["creationTimestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    let rv: i64 = obj["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).expect("numeric resourceVersion");
+    assert!(rv > 1);
+
+    // AlreadyExists: the same body and status as kube-apiserver.
+    let dup = s.post_json(base, &cm("tbl-cm"));
+    assert_eq!(dup.json(), reference_body("create-alreadyexists.http"));
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.header("content-type"), Some("application/json"));
+
+    let nope = s.get(&format!("{base}/nope"));
+    assert_eq!(nope.json(), reference_body("get-notfound.http"));
+
+    // Update with a stale resourceVersion: 409 Conflict.
+    let mut stale = obj.clone();
+    stale["metadata"]["resourceVersion"] = json!((rv - 1).to_string());
+    stale["data"]["a"] = json!("c");
+    let body = serde_json::to_vec(&stale).unwrap_or_default();
+    let conflict = s.request("PUT", &format!("{base}/tbl-cm"), &[("content-type", "application/json")], Some(&body));
+    assert_eq!(conflict.json(), reference_body("update-conflict.http"));
+
+    let malformed = s.request("POST", base, &[("content-type", "application/json")], Some(b"{not json"));
+    let (code, reason, message) = status_of(&malformed);
+    assert_eq!((code, reason.as_str()), (400, "BadRequest"));
+    assert!(message.starts_with("the object provided is unrecognized (must be of type ConfigMap)"), "{message}");
+
+    let bad_name = s.post_json(base, &cm("UPPER_case"));
+    assert_eq!(bad_name.json(), reference_body("create-invalid-name.http"));
+
+    // Unknown fields: Warn (default) drops them with a Warning header; Strict refuses.
+    let mut unk = cm("unk");
+    unk["bogusField"] = json!(1);
+    let warn = s.post_json(base, &unk);
+    assert_eq!(warn.status, 201);
+    assert_eq!(warn.header("warning"), Some(r#"299 - "unknown field \"bogusField\"""#));
+    assert!(warn.json().get("bogusField").is_none());
+    let mut unk2 = unk.clone();
+    unk2["metadata"]["name"] = json!("unk2");
+    let strict = s.post_json(&format!("{base}?fieldValidation=Strict"), &unk2);
+    assert_eq!(strict.json(), reference_body("create-unknown-field-strict.http"));
+    assert_eq!(s.get(&format!("{base}/unk2")).status, 404, "a refused create must not write");
+
+    let patch = s.request("PATCH", &format!("{base}/tbl-cm"), &[("content-type", "text/plain")], Some(b"x"));
+    let (code, reason, _) = status_of(&patch);
+    assert_eq!((code, reason.as_str()), (415, "UnsupportedMediaType"));
+
+    let fs = s.get(&format!("{base}?fieldSelector=data.a%3Db"));
+    assert_eq!(fs.json(), reference_body("list-bad-field-selector.http"));
+
+    // Wrong apiVersion in the body → 400; body over 3 MiB → 413; unknown paths → 404.
+    let mut wrong = cm("w");
+    wrong["apiVersion"] = json!("apps/v1");
+    assert_eq!(status_of(&s.post_json(base, &wrong)).0, 400);
+    let big = vec![b' '; 3 * 1024 * 1024 + 10];
+    let too_big = s.request("POST", base, &[("content-type", "application/json")], Some(&big));
+    assert_eq!(status_of(&too_big).1, "RequestEntityTooLarge");
+    assert_eq!(s.get("/apis/nope.example.com/v1/things").status, 404);
+    assert_eq!(s.get("/apis/nope.example.com/v1/things").text(), "404 page not found\n");
+    let unknown_resource = s.get("/api/v1/namespaces/default/nothings");
+    assert_eq!(status_of(&unknown_resource).0, 404);
+    let no_scale = s.get("/api/v1/namespaces/default/pods/x/scale");
+    assert_eq!(no_scale.json(), reference_body("pod-no-scale.http"));
+    let method = s.request("PUT", "/api/v1/namespaces/default/configmaps", &[], Some(b"{}"));
+    assert_eq!(status_of(&method).1, "MethodNotAllowed");
+}
+
+#[test]
+fn lists_paginate_and_filter() {
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for i in 0..5 {
+        let mut c = cm(&format!("c{i}"));
+        c["metadata"]["labels"] = json!({"n": i.to_string(), "tier": if i % 2 == 0 { "even" } else { "odd" }});
+        assert_eq!(s.post_json(base, &c).status, 201);
+    }
+    let page1 = s.get(&format!("{base}?limit=2")).json();
+    assert_eq!(page1["kind"], "ConfigMapList");
+    assert_eq!(page1["items"].as_array().map(Vec::len), Some(2));
+    assert!(page1["items"][0].get("kind").is_none(), "built-in list items carry no kind, as upstream");
+    assert_eq!(page1["metadata"]["remainingItemCount"], 3);
+    let token = page1["metadata"]["continue"].as_str().expect("continue token").to_string();
+    let page2 = s.get(&format!("{base}?limit=2&continue={token}")).json();
+    assert_eq!(page2["items"][0]["metadata"]["name"], "c2");
+    assert_eq!(page2["metadata"]["resourceVersion"], page1["metadata"]["resourceVersion"]);
+    let odd = s.get(&format!("{base}?labelSelector=tier%3Dodd")).json();
+    let names: Vec<&str> = odd["items"].as_array().into_iter().flatten().filter_map(|i| i["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["c1", "c3"]);
+    let notin = s.get(&format!("{base}?labelSelector=n+notin+(0,1,2),tier")).json();
+    assert_eq!(notin["items"].as_array().map(Vec::len), Some(2));
+    let by_name = s.get(&format!("{base}?fieldSelector=metadata.name%3Dc4")).json();
+    assert_eq!(by_name["items"][0]["metadata"]["name"], "c4");
+    let bad = s.get(&format!("{base}?continue=garbage"));
+    assert_eq!(bad.status, 400);
+    let all_ns = s.get("/api/v1/configmaps").json();
+    assert!(all_ns["items"].as_array().map_or(0, Vec::len) >= 5);
+    let table = s.request(
+        "GET",
+        base,
+        &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")],
+        None,
+    );
+    let t = table.json();
+    assert_eq!(t["kind"], "Table");
+    assert_eq!(t["columnDefinitions"][0]["name"], "Name");
+    assert_eq!(t["rows"].as_array().map(Vec::len), Some(5));
+    assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+}
+
+#[test]
+fn watch_streams_events_and_expires() {
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let created = s.post_json(base, &cm("w1")).json();
+    let rv = created["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    // rv=0 watch with a timeout: the current state as ADDED, then the stream ends.
+    let started = Instant::now();
+    let r = s.get(&format!("{base}?watch=1&resourceVersion=0&timeoutSeconds=1"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(r.status, 200);
+    let lines: Vec<Value> = r.text().lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines[0]["type"], "ADDED");
+    assert_eq!(lines[0]["object"]["metadata"]["name"], "w1");
+    assert_eq!(lines[0]["object"]["kind"], "ConfigMap");
+    // From rv: later changes only.
+    let mut upd = created.clone();
+    upd["data"]["a"] = json!("z");
+    let body = serde_json::to_vec(&upd).unwrap_or_default();
+    assert_eq!(s.request("PUT", &format!("{base}/w1"), &[("content-type", "application/json")], Some(&body)).status, 200);
+    assert_eq!(s.request("DELETE", &format!("{base}/w1"), &[], None).status, 200);
+    let r = s.get(&format!("{base}?watch=true&resourceVersion={rv}&timeoutSeconds=1"));
+    let types: Vec<String> = r.text().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).map(|v| v["type"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(types, ["MODIFIED", "DELETED"]);
+    // sendInitialEvents: ADDED for the state, then the initial-events-end bookmark.
+    assert_eq!(s.post_json(base, &cm("w2")).status, 201);
+    let r = s.get(&format!(
+        "{base}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1"
+    ));
+    let events: Vec<Value> = r.text().lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let end = events.iter().find(|e| e["type"] == "BOOKMARK").expect("a bookmark");
+    assert_eq!(end["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(end["object"]["kind"], "ConfigMap");
+}
+
+#[test]
+fn namespaces_lifecycle() {
+    let s = Server::start(&[]);
+    let list = s.get("/api/v1/namespaces").json();
+    let mut names: Vec<&str> = list["items"].as_array().into_iter().flatten().filter_map(|i| i["metadata"]["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["default", "kube-node-lease", "kube-public", "kube-system"]);
+    let missing = s.post_json("/api/v1/namespaces/nope/configmaps", &cm("x"));
+    assert_eq!(status_of(&missing).0, 404);
+    let ns = s.post_json("/api/v1/namespaces", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns1"}}));
+    assert_eq!(ns.status, 201);
+    assert_eq!(ns.json()["status"]["phase"], "Active");
+    assert_eq!(ns.json()["spec"]["finalizers"], json!(["kubernetes"]));
+    for i in 0..3 {
+        assert_eq!(s.post_json("/api/v1/namespaces/ns1/configmaps", &cm(&format!("c{i}"))).status, 201);
+    }
+    let del = s.request("DELETE", "/api/v1/namespaces/ns1", &[], None);
+    assert!(del.status == 200 || del.status == 202, "{}", del.text());
+    assert_eq!(del.json()["status"]["phase"], "Terminating");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = s.get("/api/v1/namespaces/ns1");
+        if got.status == 404 {
+            break;
+        }
+        if got.status == 200 {
+            // While terminating, nothing new may be created in it.
+            let refused = s.post_json("/api/v1/namespaces/ns1/configmaps", &cm("late"));
+            assert!(refused.status == 403 || refused.status == 404, "{}", refused.text());
+        }
+        assert!(Instant::now() < deadline, "namespace ns1 was not finalized: {}", got.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left = s.get("/api/v1/namespaces/ns1/configmaps").json();
+    assert_eq!(left["items"], json!([]));
+}
+
+#[test]
+fn discovery_openapi_and_health() {
+    let s = Server::start(&[]);
+    assert_eq!(s.get("/readyz").text(), "ok");
+    assert_eq!(s.get("/livez").status, 200);
+    assert!(s.get("/readyz?verbose").text().contains("[+]etcd ok"));
+    let v = s.get("/version").json();
+    assert_eq!(v["major"], "1");
+    let api = s.get("/api").json();
+    assert_eq!(api["versions"], json!(["v1"]));
+    let core = s.get("/api/v1").json();
+    assert!(core["resources"].as_array().into_iter().flatten().any(|r| r["name"] == "pods/status"));
+    let agg = s.request("GET", "/apis", &[("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")], None);
+    assert_eq!(agg.header("content-type"), Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"));
+    assert_eq!(agg.json()["kind"], "APIGroupDiscoveryList");
+    let index = s.get("/openapi/v3").json();
+    let url = index["paths"]["api/v1"]["serverRelativeURL"].as_str().expect("api/v1 in the index").to_string();
+    let doc = s.get(&url);
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.header("cache-control"), Some("public, immutable"));
+    assert!(doc.json()["components"]["schemas"].get("io.k8s.api.core.v1.Pod").is_some());
+    let v2 = s.request("GET", "/openapi/v2", &[("accept-encoding", "gzip")], None);
+    assert_eq!(v2.status, 200);
+    assert!(v2.json()["definitions"].get("io.k8s.api.core.v1.Pod").is_some());
+}
