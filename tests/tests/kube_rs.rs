@@ -91,21 +91,28 @@ async fn watcher_and_reflector_stay_in_sync() {
     // Watches end after 1 s (timeoutSeconds) and are resumed from the last resourceVersion seen.
     let config = watcher::Config::default().timeout(1);
     let stream = watcher(cms.clone(), config).default_backoff().reflect(writer);
-    // The test holds this lock to stop the client from reading (a stalled informer).
-    let gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    // `paused` stops the client from polling its stream (a stalled informer).
+    let (pause, mut paused) = tokio::sync::watch::channel(false);
     let lists = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let task = {
-        let (gate, lists) = (gate.clone(), lists.clone());
+        let lists = lists.clone();
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             loop {
-                let _open = gate.lock().await;
-                match stream.next().await {
-                    Some(Ok(watcher::Event::Init)) => {
-                        lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                while *paused.borrow_and_update() {
+                    if paused.changed().await.is_err() {
+                        return;
                     }
-                    Some(_) => {}
-                    None => return,
+                }
+                tokio::select! {
+                    item = stream.next() => match item {
+                        Some(Ok(watcher::Event::Init)) => {
+                            lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Some(_) => {}
+                        None => return,
+                    },
+                    _ = paused.changed() => {}
                 }
             }
         })
@@ -131,7 +138,7 @@ async fn watcher_and_reflector_stay_in_sync() {
     let lists_before = lists.load(std::sync::atomic::Ordering::SeqCst);
 
     // Stall the client past its watch's timeout, and write more than the ring holds meanwhile.
-    let stalled = gate.lock().await;
+    pause.send_replace(true);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for i in 20..40 {
         cms.create(&PostParams::default(), &cm(&format!("c{i}"), "2")).await.expect("create");
@@ -139,7 +146,7 @@ async fn watcher_and_reflector_stay_in_sync() {
     }
     cms.delete("c5", &DeleteParams::default()).await.expect("delete");
     want.remove("c5");
-    drop(stalled);
+    pause.send_replace(false);
     converge(&reader, &want).await;
     assert!(
         lists.load(std::sync::atomic::Ordering::SeqCst) > lists_before,

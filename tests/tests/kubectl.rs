@@ -108,7 +108,7 @@ fn apply_get_patch_scale_delete() {
     s.kubectl_ok(&["create", "configmap", "cfg", "--from-literal=a=b"]);
     assert_eq!(s.kubectl_ok(&["get", "cm", "cfg", "-o", "jsonpath={.data.a}"]), "b");
     let deleted = s.kubectl_ok(&["delete", "deployment", "web", "--wait"]);
-    assert_eq!(deleted.trim(), "deployment.apps \"web\" deleted");
+    assert_eq!(deleted.trim(), "deployment.apps \"web\" deleted from default namespace");
     let gone = fails(&s, &["get", "deployment", "web"]);
     assert!(gone.contains("NotFound") || gone.contains("not found"), "{gone}");
 }

@@ -1,5 +1,6 @@
 //! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench).
 
+mod bench;
 mod generate;
 mod import;
 mod new_kind;
@@ -29,6 +30,7 @@ fn main() -> anyhow::Result<()> {
         "import" => import::run(&project_root(), rest),
         "new-kind" => new_kind::run(&project_root(), rest),
         "test" => test::run(&project_root(), rest),
+        "bench" => bench::run(&project_root(), rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -318,6 +318,12 @@ fn object_schema(model: &Model, t: &NamedType) -> TokenStream {
     let required = obj.required.iter();
     let name = &t.name;
     let preserve = t.schema.preserve_unknown_fields;
+    let protobuf = has_protobuf(obj);
+    let embedded = obj.proto_embedded.iter().map(|e| {
+        let number = e.number;
+        let props = e.properties.iter();
+        quote!(#rt::apimachinery::schema::ProtoEmbedded { number: #number, properties: &[#(#props),*] })
+    });
     quote! {
         #rt::apimachinery::schema::ObjectSchema {
             name: #name,
@@ -325,8 +331,80 @@ fn object_schema(model: &Model, t: &NamedType) -> TokenStream {
             required: &[#(#required),*],
             additional_properties: ::std::option::Option::None,
             preserve_unknown_fields: #preserve,
+            protobuf: #protobuf,
+            proto_embedded: &[#(#embedded),*],
         }
     }
+}
+
+/// Whether an object type has a protobuf message the codec can write: every property but
+/// `apiVersion`/`kind` (Go's inline TypeMeta, carried by the envelope) has an `x-kapi-proto` number.
+/// Built-in kinds do; custom resources have none (upstream serves them as JSON only).
+fn has_protobuf(obj: &crate::model::Object) -> bool {
+    !obj.properties.is_empty() && obj.properties.iter().all(|(k, s)| s.proto.is_some() || k == "apiVersion" || k == "kind")
+}
+
+/// The protobuf wire type named by `x-kapi-proto-type` (or a well-known definition name), when the
+/// codec must be told (`None`: implied by the JSON schema, or a message reached through the tree).
+fn proto_type_named(name: &str) -> Option<&'static str> {
+    let name = name.trim().trim_start_matches('.');
+    if name == "bytes" {
+        return Some("Bytes");
+    }
+    Some(match name.rsplit('.').next().unwrap_or(name) {
+        "Time" => "Time",
+        "MicroTime" => "MicroTime",
+        "Duration" => "Duration",
+        "Quantity" => "Quantity",
+        "IntOrString" => "IntOrString",
+        "RawExtension" | "FieldsV1" => "RawExtension",
+        _ => return None,
+    })
+}
+
+/// `proto: Proto { .. },` for a node: its field number, its wire type where the JSON schema does not
+/// imply it, and whether a zero read from the wire is left out of JSON (a Go value field with
+/// `omitempty`, which Go writes even when zero; Go pointers like `replicas: 0` keep their zeros).
+fn proto_fields(s: &Schema) -> Option<TokenStream> {
+    let rt = rt();
+    let sch = quote!(#rt::apimachinery::schema);
+    let override_ty = s.proto_type.as_deref().filter(|pt| !pt.starts_with("map<") && !matches!(s.ty, Ty::Array(_) | Ty::Map(_)));
+    let ty = match override_ty {
+        Some(pt) => proto_type_named(pt.trim_start_matches("repeated ")),
+        None => match &s.ty {
+            Ty::String => match s.format.as_deref() {
+                Some("byte") => Some("Bytes"),
+                Some("date-time") => Some("Time"),
+                _ => None,
+            },
+            Ty::IntOrString => Some("IntOrString"),
+            Ty::Any | Ty::FreeObject => Some("RawExtension"),
+            Ty::Named(n) if crate::model::wellknown::runtime_type(n).is_some() => proto_type_named(n),
+            _ => None,
+        },
+    };
+    let number = s.proto.unwrap_or(0);
+    let omit_zero = s.proto.is_some() && s.omit_zero;
+    if number == 0 && ty.is_none() {
+        return None;
+    }
+    let ty = format_ident!("{}", ty.unwrap_or("Implied"));
+    Some(quote!(proto: #sch::Proto { number: #number, ty: #sch::ProtoType::#ty, omit_zero: #omit_zero },))
+}
+
+/// The element schema of an array or map property, with the property's `x-kapi-proto-type` (which
+/// names the element type, `map<K, V>` the value type) carried down when the element has none.
+fn element_with_proto_type(parent: &Schema, elem: &Schema) -> Schema {
+    let mut e = elem.clone();
+    if e.proto_type.is_none() {
+        if let Some(pt) = parent.proto_type.as_deref().map(str::trim) {
+            e.proto_type = match pt.strip_prefix("map<").and_then(|r| r.strip_suffix('>')) {
+                Some(inner) => inner.split_once(',').map(|(_, v)| v.trim().to_string()),
+                None => Some(pt.trim_start_matches("repeated ").to_string()),
+            };
+        }
+    }
+    e
 }
 
 /// A `Schema { .. }` constant expression for a use-site schema.
@@ -346,11 +424,11 @@ fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
             quote!(#sch::Type::Any)
         }
         Ty::Array(i) => {
-            let inner = schema_expr(model, i);
+            let inner = schema_expr(model, &element_with_proto_type(s, i));
             quote!(#sch::Type::Array(&#inner))
         }
         Ty::Map(i) => {
-            let inner = schema_expr(model, i);
+            let inner = schema_expr(model, &element_with_proto_type(s, i));
             quote!(#sch::Type::Map(&#inner))
         }
         Ty::Named(n) => match model.named(n) {
@@ -446,6 +524,9 @@ fn schema_expr(model: &Model, s: &Schema) -> TokenStream {
             quote!(#sch::CelRule { rule: #rule, message: #message, message_expression: #me, reason: #reason, field_path: #fp, optional_old_self: #oos })
         });
         fields.push(quote!(rules: &[#(#rules),*],));
+    }
+    if let Some(p) = proto_fields(s) {
+        fields.push(p);
     }
     quote!(#sch::Schema { ty: #ty, #(#fields)* ..#sch::Schema::DEFAULT })
 }
@@ -615,5 +696,28 @@ mod tests {
         assert_eq!(field_ident("externalIPs"), "external_ips");
         assert_eq!(screaming("PodSpec"), "POD_SPEC");
         assert_eq!(screaming("HTTPRoute"), "HTTP_ROUTE");
+    }
+
+    #[test]
+    fn proto_facts() {
+        assert_eq!(proto_type_named("k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime"), Some("MicroTime"));
+        assert_eq!(proto_type_named("bytes"), Some("Bytes"));
+        assert_eq!(proto_type_named("io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1"), Some("RawExtension"));
+        assert_eq!(proto_type_named("k8s.io.api.core.v1.PodSpec"), None);
+        // A property's `map<K, V>` / element override reaches the element.
+        let parent = Schema { proto_type: Some("map<string, k8s.io.apimachinery.pkg.api.resource.Quantity>".into()), ..Schema::default() };
+        let e = element_with_proto_type(&parent, &Schema { ty: Ty::String, ..Schema::default() });
+        assert_eq!(e.proto_type.as_deref(), Some("k8s.io.apimachinery.pkg.api.resource.Quantity"));
+        let p = proto_fields(&Schema { ty: Ty::String, proto: Some(3), omit_zero: true, ..Schema::default() }).expect("numbered").to_string();
+        assert!(p.contains("number : 3u32") && p.contains("ProtoType :: Implied") && p.contains("omit_zero : true"), "{p}");
+        let p = proto_fields(&Schema { ty: Ty::String, format: Some("byte".into()), proto: Some(2), ..Schema::default() }).expect("bytes").to_string();
+        assert!(p.contains("ProtoType :: Bytes") && p.contains("omit_zero : false"), "{p}");
+        assert!(proto_fields(&Schema { ty: Ty::Integer, ..Schema::default() }).is_none());
+        let mut obj = crate::model::Object::default();
+        obj.properties.insert("kind".into(), Schema { ty: Ty::String, ..Schema::default() });
+        obj.properties.insert("spec".into(), Schema { proto: Some(2), ..Schema::default() });
+        assert!(has_protobuf(&obj));
+        obj.properties.insert("status".into(), Schema::default());
+        assert!(!has_protobuf(&obj));
     }
 }

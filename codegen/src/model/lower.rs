@@ -454,6 +454,8 @@ impl Lowerer {
             } else {
                 self.lower(ctx, child, &cp, &format!("{rust_name}{}", upper_camel(k)), diags)
             };
+            let mut child_schema = child_schema;
+            child_schema.omit_zero = super::gofacts::omits_zero(name, k);
             obj.properties.insert(k.clone(), child_schema);
         }
         for (ri, r) in node.required.iter().enumerate() {
@@ -651,6 +653,7 @@ impl Lowerer {
             extra,
             proto: node.x_kapi_proto,
             proto_type: node.x_kapi_proto_type.clone(),
+            omit_zero: false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The IR: kinds and named types, in `BTreeMap`s so every emitter's output order is stable.
 //! `load` reads and checks schema files, `lower` turns them into this model; emitters only read it.
 
+pub mod gofacts;
 mod lower;
 pub mod wellknown;
 
@@ -229,6 +230,9 @@ pub struct Schema {
     pub proto: Option<u32>,
     /// Protobuf type override (on a property).
     pub proto_type: Option<String>,
+    /// A property whose zero value means unset (a Go value field with `omitempty`/`omitzero`, from
+    /// [`gofacts`]): protobuf decoding leaves a zero read from the wire out of the JSON.
+    pub omit_zero: bool,
 }
 
 /// The type of a schema node.

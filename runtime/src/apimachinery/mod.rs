@@ -8,6 +8,7 @@ pub mod intstr;
 pub mod jsonpath;
 pub mod meta;
 pub mod patch;
+pub mod proto;
 pub mod quantity;
 pub mod raw;
 pub mod resource;

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::apimachinery::proto;
+use crate::apimachinery::schema::Schema;
 use crate::apimachinery::table::IncludeObject;
 use crate::registry::{ApiError, PatchType};
 
@@ -67,14 +69,24 @@ pub enum Output {
     Table(IncludeObject),
     /// `PartialObjectMetadata` (or its list).
     PartialMetadata,
+    /// `application/vnd.kubernetes.protobuf` (built-in kinds, when the client accepts no JSON).
+    Protobuf,
 }
 
-/// The media types a resource response can be given in (for 406 messages).
-pub const SUPPORTED: &str = "application/json, application/yaml";
+/// Kubernetes protobuf.
+pub const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 
-/// Chooses the output for a resource request.
-pub fn negotiate(accept: &[MediaType], include_object: IncludeObject) -> Result<Output, ApiError> {
+/// The media types a resource response can be given in (for 406 messages).
+pub const SUPPORTED: &str = "application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/// Chooses the output for a resource request. Protobuf is chosen only for kinds that have a
+/// protobuf form (`protobuf_ok`) and clients that accept no JSON.
+pub fn negotiate(accept: &[MediaType], include_object: IncludeObject, protobuf_ok: bool) -> Result<Output, ApiError> {
+    let json_acceptable = accept.iter().any(|m| m.param("as").is_none() && (m.is_json() || m.essence == "application/yaml"));
     for m in accept {
+        if m.essence == PROTOBUF && m.param("as").is_none() && protobuf_ok && !json_acceptable {
+            return Ok(Output::Protobuf);
+        }
         match m.param("as") {
             Some("Table") if m.is_json() && m.param("g") == Some("meta.k8s.io") && matches!(m.param("v"), Some("v1" | "v1beta1")) => {
                 return Ok(Output::Table(include_object))
@@ -96,20 +108,27 @@ pub fn negotiate(accept: &[MediaType], include_object: IncludeObject) -> Result<
     Err(ApiError::NotAcceptable(SUPPORTED.into()))
 }
 
-/// Decodes a create/update body by its `Content-Type`.
-pub fn decode_body(content_type: Option<&str>, body: &[u8], kind: &str) -> Result<Value, ApiError> {
+/// Decodes a create/update body by its `Content-Type`; protobuf bodies need the kind's schema.
+pub fn decode_body(content_type: Option<&str>, body: &[u8], kind: &str, schema: Option<&Schema>) -> Result<Value, ApiError> {
     let ct = MediaType::parse(content_type.unwrap_or("application/json"));
     match ct.essence.as_str() {
         "application/json" | "" => parse_json(body, kind),
         "application/yaml" => parse_yaml(body, kind),
-        "application/vnd.kubernetes.protobuf" => Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml ({} bodies are not supported yet)",
-            ct.essence
-        ))),
-        _ => Err(ApiError::UnsupportedMediaType(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
-        )),
+        PROTOBUF => match schema {
+            Some(schema) => proto::decode_object(schema, body).map_err(|e| match e {
+                proto::ProtoError::NoProtobuf { .. } => unsupported_body(),
+                other => ApiError::BadRequest(format!("the object provided is unrecognized (must be of type {kind}): {other}")),
+            }),
+            None => Err(unsupported_body()),
+        },
+        _ => Err(unsupported_body()),
     }
+}
+
+fn unsupported_body() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf".into(),
+    )
 }
 
 /// The patch type of a PATCH's `Content-Type`.
@@ -187,22 +206,23 @@ mod tests {
         let a = parse_accept(Some(
             "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
         ));
-        assert_eq!(negotiate(&a, IncludeObject::Metadata).ok(), Some(Output::Table(IncludeObject::Metadata)));
+        assert_eq!(negotiate(&a, IncludeObject::Metadata, true).ok(), Some(Output::Table(IncludeObject::Metadata)));
         let a = parse_accept(Some("application/vnd.kubernetes.protobuf, application/json"));
-        assert_eq!(negotiate(&a, IncludeObject::Metadata).ok(), Some(Output::Json));
+        assert_eq!(negotiate(&a, IncludeObject::Metadata, true).ok(), Some(Output::Json));
         let a = parse_accept(Some("application/vnd.kubernetes.protobuf"));
-        assert_eq!(negotiate(&a, IncludeObject::Metadata).map_err(|e| e.code()).err(), Some(406));
-        assert_eq!(negotiate(&parse_accept(None), IncludeObject::Metadata).ok(), Some(Output::Json));
-        assert_eq!(negotiate(&parse_accept(Some("application/yaml")), IncludeObject::Metadata).ok(), Some(Output::Yaml));
+        assert_eq!(negotiate(&a, IncludeObject::Metadata, true).ok(), Some(Output::Protobuf));
+        assert_eq!(negotiate(&a, IncludeObject::Metadata, false).map_err(|e| e.code()).err(), Some(406));
+        assert_eq!(negotiate(&parse_accept(None), IncludeObject::Metadata, true).ok(), Some(Output::Json));
+        assert_eq!(negotiate(&parse_accept(Some("application/yaml")), IncludeObject::Metadata, true).ok(), Some(Output::Yaml));
     }
 
     #[test]
     fn bodies() {
-        let v = decode_body(Some("application/yaml"), b"a: 1\nb: [x, true]\n", "ConfigMap").ok();
+        let v = decode_body(Some("application/yaml"), b"a: 1\nb: [x, true]\n", "ConfigMap", None).ok();
         assert_eq!(v, Some(serde_json::json!({"a": 1, "b": ["x", true]})));
-        let e = decode_body(Some("application/json"), b"{not json", "ConfigMap").err().map(|e| e.code());
+        let e = decode_body(Some("application/json"), b"{not json", "ConfigMap", None).err().map(|e| e.code());
         assert_eq!(e, Some(400));
-        assert_eq!(decode_body(Some("text/plain"), b"x", "ConfigMap").err().map(|e| e.code()), Some(415));
+        assert_eq!(decode_body(Some("text/plain"), b"x", "ConfigMap", None).err().map(|e| e.code()), Some(415));
         assert_eq!(patch_type(Some("application/merge-patch+json; charset=utf-8")), Some(PatchType::Merge));
         assert_eq!(patch_type(Some("application/json")), None);
     }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::negotiate::{self, MediaType, Output};
 use super::request::{Query, ResourcePath};
 use super::{bytes_response, json_response, not_found_page, not_found_status, ApiServer, Body};
+use crate::apimachinery::proto;
 use crate::apimachinery::selector::{parse_fields, parse_labels};
 use crate::apimachinery::table::{build_table, IncludeObject};
 use crate::apimachinery::{go, DeleteOptions, FieldError, Status, StatusDetails};
@@ -64,7 +65,8 @@ pub(super) async fn handle(
             )))
         }
     };
-    let output = negotiate::negotiate(accept, include_object)?;
+    let protobuf_ok = info.schema.object().is_some_and(|o| o.protobuf);
+    let output = negotiate::negotiate(accept, include_object, protobuf_ok)?;
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let watch = rp.watch_prefix || query.bool("watch").map_err(ApiError::BadRequest)?.unwrap_or(false);
@@ -90,19 +92,19 @@ pub(super) async fn handle(
             Ok(object_response(&ctx, StatusCode::OK, &scale_of(ctx.store, &object)?, &[]))
         }
         (Method::POST, None, None) => {
-            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind)?;
+            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind, Some(info.schema))?;
             let written = ctx.store.create(ctx.ns(), object, &write_options(&ctx, false)?).await?;
             Ok(written_response(&ctx, written))
         }
         (Method::POST, Some(name), Some("binding")) => bind(&ctx, &name, content_type.as_deref(), &body).await,
         (Method::PUT, Some(name), None | Some("status")) => {
-            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind)?;
+            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind, Some(info.schema))?;
             let part = if sub.is_some() { Part::Status } else { Part::Main };
             let written = ctx.store.update(ctx.ns(), &name, object, part, &write_options(&ctx, false)?).await?;
             Ok(written_response(&ctx, written))
         }
         (Method::PUT, Some(name), Some("finalize")) => {
-            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind)?;
+            let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind, Some(info.schema))?;
             let finalizers = object.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
             let patch = json!({"spec": {"finalizers": finalizers}});
             let written =
@@ -110,7 +112,7 @@ pub(super) async fn handle(
             Ok(written_response(&ctx, written))
         }
         (Method::PUT, Some(name), Some("scale")) => {
-            let scale = negotiate::decode_body(content_type.as_deref(), &body, "Scale")?;
+            let scale = negotiate::decode_body(content_type.as_deref(), &body, "Scale", None)?;
             set_scale(&ctx, &name, &scale).await
         }
         (Method::PATCH, Some(name), sub @ (None | Some("status") | Some("scale"))) => {
@@ -200,7 +202,7 @@ pub(super) fn filter(ctx: &Ctx<'_>) -> Result<(Filter, Option<String>), ApiError
     }
     known.extend(info.selectable_fields.iter().map(|f| f.to_string()));
     for r in fields.requirements() {
-        if !known.iter().any(|k| *k == r.field) {
+        if !known.contains(&r.field) {
             let list: Vec<String> = known.iter().map(|k| go::quote(k)).collect();
             return Err(ApiError::BadRequest(format!(
                 "{} is not a known field selector: only {}",
@@ -322,6 +324,17 @@ async fn list(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             let table = build_table(info, &refs, include, Value::Object(meta), chrono::Utc::now());
             Ok(json_response(StatusCode::OK, &table))
         }
+        Output::Protobuf => {
+            let mut raws = Vec::with_capacity(listed.items.len());
+            for o in &listed.items {
+                let v = parse_cached(Some(o))?;
+                raws.push(proto::encode(info.schema, &v).map_err(|e| ApiError::Internal(e.to_string()))?);
+            }
+            let refs: Vec<&[u8]> = raws.iter().map(Vec::as_slice).collect();
+            let list = proto::encode_list(&Value::Object(meta), &refs).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let body = proto::encode_envelope(&info.api_version(), info.list_kind, &list);
+            Ok(bytes_response(StatusCode::OK, negotiate::PROTOBUF, Bytes::from(body)))
+        }
         Output::PartialMetadata => {
             let items: Vec<Value> = listed
                 .items
@@ -374,6 +387,10 @@ pub(super) fn object_response(ctx: &Ctx<'_>, code: StatusCode, object: &Value, w
             json_response(code, &build_table(ctx.store.info, &[object], include, json!({"resourceVersion": rv}), chrono::Utc::now()))
         }
         Output::PartialMetadata => json_response(code, &partial_metadata(object)),
+        Output::Protobuf => match proto::encode_object(ctx.store.info.schema, object) {
+            Ok(bytes) => bytes_response(code, negotiate::PROTOBUF, Bytes::from(bytes)),
+            Err(e) => super::status_response(&ApiError::Internal(e.to_string()).to_status()),
+        },
     };
     for w in warnings {
         if let Ok(v) = HeaderValue::from_str(&format!("299 - {}", go::quote(w))) {
@@ -586,7 +603,7 @@ async fn patch_scale(ctx: &Ctx<'_>, name: &str, patch_type: PatchType, patch: &V
 }
 
 async fn bind(ctx: &Ctx<'_>, name: &str, content_type: Option<&str>, body: &[u8]) -> Result<Response<Body>, ApiError> {
-    let binding = negotiate::decode_body(content_type, body, "Binding")?;
+    let binding = negotiate::decode_body(content_type, body, "Binding", None)?;
     let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
     if node.is_empty() {
         return Err(ApiError::Invalid {

@@ -15,6 +15,7 @@ use super::negotiate::Output;
 use super::resource::{filter, parse_cached, partial_metadata, Ctx};
 use super::Body;
 use crate::apimachinery::go;
+use crate::apimachinery::proto;
 use crate::apimachinery::table::build_table;
 use crate::cacher::{CacheEvent, Keys, WatchRequest, INITIAL_EVENTS_END_ANNOTATION};
 use crate::registry::ApiError;
@@ -93,6 +94,7 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
         let object: Option<Bytes> = match &event {
             CacheEvent::Added(o) | CacheEvent::Modified(o) | CacheEvent::Deleted(o) => match output {
                 Output::Json | Output::Yaml => Some(o.bytes.clone()),
+                Output::Protobuf => parse_cached(Some(o)).ok().and_then(|v| proto::encode_object(info.schema, &v).ok()).map(Bytes::from),
                 Output::PartialMetadata => parse_cached(Some(o)).ok().map(|v| to_bytes(&partial_metadata(&v))),
                 Output::Table(include) => parse_cached(Some(o)).ok().map(|v| {
                     let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
@@ -115,6 +117,21 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             }
             CacheEvent::Error(e) => Some(to_bytes(&serde_json::to_value(e.to_status()).unwrap_or_default())),
         };
+        if output == Output::Protobuf {
+            let object = match (&event, object) {
+                (CacheEvent::Error(e), _) => serde_json::to_value(e.to_status())
+                    .ok()
+                    .and_then(|v| proto::encode_object(&crate::apimachinery::schema::wellknown::STATUS, &v).ok())
+                    .unwrap_or_default(),
+                (CacheEvent::Bookmark(_), Some(json)) => serde_json::from_slice::<Value>(&json)
+                    .ok()
+                    .and_then(|v| proto::encode_object(info.schema, &v).ok())
+                    .unwrap_or_default(),
+                (_, Some(bytes)) => bytes.to_vec(),
+                (_, None) => Vec::new(),
+            };
+            return Ok::<_, Infallible>(Frame::data(Bytes::from(proto::watch_frame(event.type_name(), &object))));
+        }
         let mut line = BytesMut::with_capacity(object.as_ref().map_or(0, Bytes::len) + 32);
         line.put_slice(b"{\"type\":");
         line.put_slice(go::json_string(event.type_name()).as_bytes());
@@ -129,6 +146,7 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
     *response.status_mut() = StatusCode::OK;
     let ct = match output {
         Output::Table(_) => "application/json;as=Table;v=v1;g=meta.k8s.io",
+        Output::Protobuf => "application/vnd.kubernetes.protobuf;stream=watch",
         _ => "application/json",
     };
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));

@@ -77,16 +77,12 @@ async fn finalize(registry: std::sync::Weak<Registry>, namespace: &str) {
     let mut delay = Duration::from_millis(50);
     loop {
         let Some(reg) = registry.upgrade() else { return };
-        match delete_contents(&reg, namespace).await {
-            Ok(0) => {
-                if let Some(ns) = reg.namespaces() {
-                    match ns.finalize_namespace(namespace).await {
-                        Ok(()) | Err(ApiError::NotFound(_)) => return,
-                        Err(_) => {}
-                    }
+        if let Ok(0) = delete_contents(&reg, namespace).await {
+            if let Some(ns) = reg.namespaces() {
+                if let Ok(()) | Err(ApiError::NotFound(_)) = ns.finalize_namespace(namespace).await {
+                    return;
                 }
             }
-            Ok(_) | Err(_) => {}
         }
         drop(reg);
         tokio::time::sleep(delay).await;

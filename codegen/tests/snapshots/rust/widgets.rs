@@ -94,6 +94,8 @@ pub mod example_com {
             required: &[],
             additional_properties: ::std::option::Option::None,
             preserve_unknown_fields: false,
+            protobuf: false,
+            proto_embedded: &[],
         };
         /// `com.example.v1.WidgetSpec`
         #[derive(
@@ -170,6 +172,11 @@ pub mod example_com {
                     ::kapi_runtime::apimachinery::schema::Schema {
                         ty: ::kapi_runtime::apimachinery::schema::Type::Any,
                         preserve_unknown_fields: true,
+                        proto: ::kapi_runtime::apimachinery::schema::Proto {
+                            number: 0u32,
+                            ty: ::kapi_runtime::apimachinery::schema::ProtoType::RawExtension,
+                            omit_zero: false,
+                        },
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },
                 ),
@@ -216,6 +223,11 @@ pub mod example_com {
                     ::kapi_runtime::apimachinery::schema::Schema {
                         ty: ::kapi_runtime::apimachinery::schema::Type::Any,
                         int_or_string: true,
+                        proto: ::kapi_runtime::apimachinery::schema::Proto {
+                            number: 0u32,
+                            ty: ::kapi_runtime::apimachinery::schema::ProtoType::IntOrString,
+                            omit_zero: false,
+                        },
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },
                 ),
@@ -223,6 +235,8 @@ pub mod example_com {
             required: &["color"],
             additional_properties: ::std::option::Option::None,
             preserve_unknown_fields: false,
+            protobuf: false,
+            proto_embedded: &[],
         };
         /// `com.example.v1.WidgetSpecParts`
         #[derive(
@@ -272,6 +286,8 @@ pub mod example_com {
             required: &["name"],
             additional_properties: ::std::option::Option::None,
             preserve_unknown_fields: false,
+            protobuf: false,
+            proto_embedded: &[],
         };
         /// `com.example.v1.WidgetStatus`
         #[derive(
@@ -307,6 +323,8 @@ pub mod example_com {
             required: &[],
             additional_properties: ::std::option::Option::None,
             preserve_unknown_fields: false,
+            protobuf: false,
+            proto_embedded: &[],
         };
         ///A list of `Widget` objects (`example.com/v1` `WidgetList`).
         #[derive(

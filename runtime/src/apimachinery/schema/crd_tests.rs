@@ -49,6 +49,7 @@ fn convert(v: &Value) -> Schema {
                     required: Box::leak(required.into_boxed_slice()),
                     additional_properties: additional,
                     preserve_unknown_fields: false,
+                    ..ObjectSchema::DEFAULT
                 })))
             }
         },

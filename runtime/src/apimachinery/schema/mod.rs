@@ -97,6 +97,68 @@ pub struct CelRule {
     pub optional_old_self: bool,
 }
 
+/// How a value is written in Kubernetes protobuf when its JSON type does not say it (the codec in
+/// [`crate::apimachinery::proto`] reads this).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProtoType {
+    /// Implied by the node: `string` → string (`format: byte` → bytes, `format: date-time` → Time),
+    /// `integer` → int64/int32 varint, `number` → double, `boolean` → bool, int-or-string →
+    /// IntOrString, objects → their message, arrays → repeated fields (a nested array or map is a
+    /// wrapper message `{items = 1}`), maps → repeated entries `{key = 1, value = 2}`, untyped and
+    /// free-form values → RawExtension.
+    #[default]
+    Implied,
+    /// `bytes`, base64 in JSON.
+    Bytes,
+    /// `metav1.Time` `{int64 seconds = 1; int32 nanos = 2}`, an RFC 3339 string (seconds) in JSON.
+    Time,
+    /// `metav1.MicroTime`: as Time, with microseconds.
+    MicroTime,
+    /// `metav1.Duration` `{int64 duration = 1}` (nanoseconds), a Go duration string in JSON.
+    Duration,
+    /// `resource.Quantity` `{string string = 1}`.
+    Quantity,
+    /// `intstr.IntOrString` `{int64 type = 1; int32 intVal = 2; string strVal = 3}`.
+    IntOrString,
+    /// `runtime.RawExtension` (and `metav1.FieldsV1`) `{bytes raw = 1}`: the value's JSON text.
+    RawExtension,
+}
+
+/// The protobuf facts of a schema node: its field number in the parent message and how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proto {
+    /// Field number in the parent message; 0 when the node is not a numbered property (array items,
+    /// map values, roots) or has no protobuf form.
+    pub number: u32,
+    /// The wire type when the JSON schema does not imply it.
+    pub ty: ProtoType,
+    /// A Go value field (not a pointer) that upstream's JSON omits when empty: Go writes it to the
+    /// wire even when zero, so a zero read from protobuf means "unset" and is left out of the JSON.
+    pub omit_zero: bool,
+}
+
+impl Proto {
+    /// No field number, implied type; use as `..Proto::DEFAULT`.
+    pub const DEFAULT: Proto = Proto { number: 0, ty: ProtoType::Implied, omit_zero: false };
+}
+
+impl Default for Proto {
+    fn default() -> Self {
+        Proto::DEFAULT
+    }
+}
+
+/// A Go-embedded struct: properties that are flat in JSON but one nested message on the wire
+/// (`Probe.handler` = ProbeHandler {exec, httpGet, tcpSocket, grpc}). The listed properties carry
+/// their field numbers within the embedded message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtoEmbedded {
+    /// Field number of the embedded message in the outer message.
+    pub number: u32,
+    /// JSON names of the properties that live in the embedded message.
+    pub properties: &'static [&'static str],
+}
+
 /// A schema node. All data is `'static` so whole trees live in `static` items.
 #[derive(Debug, Clone, Copy)]
 pub struct Schema {
@@ -152,6 +214,8 @@ pub struct Schema {
     pub int_or_string: bool,
     /// `x-kubernetes-validations`.
     pub rules: &'static [CelRule],
+    /// Protobuf field number and wire type (`x-kapi-proto`, `x-kapi-proto-type`).
+    pub proto: Proto,
 }
 
 impl Schema {
@@ -183,6 +247,7 @@ impl Schema {
         embedded_resource: false,
         int_or_string: false,
         rules: &[],
+        proto: Proto::DEFAULT,
     };
 
     /// The OpenAPI type names of this node (`["integer","string"]` for int-or-string, none for `Any`).
@@ -275,12 +340,24 @@ pub struct ObjectSchema {
     pub additional_properties: Option<&'static Schema>,
     /// `x-kubernetes-preserve-unknown-fields` on the object.
     pub preserve_unknown_fields: bool,
+    /// Whether the object has a protobuf message: every property but `apiVersion`/`kind` has a
+    /// field number (built-in kinds). Custom resources have none; upstream serves them as JSON only.
+    pub protobuf: bool,
+    /// Go-embedded structs (`x-kapi-proto-embedded`): properties that are a nested message on the wire.
+    pub proto_embedded: &'static [ProtoEmbedded],
 }
 
 impl ObjectSchema {
     /// An empty object shape; use as `..ObjectSchema::DEFAULT`.
-    pub const DEFAULT: ObjectSchema =
-        ObjectSchema { name: "", properties: &[], required: &[], additional_properties: None, preserve_unknown_fields: false };
+    pub const DEFAULT: ObjectSchema = ObjectSchema {
+        name: "",
+        properties: &[],
+        required: &[],
+        additional_properties: None,
+        preserve_unknown_fields: false,
+        protobuf: false,
+        proto_embedded: &[],
+    };
 
     /// The schema of property `name` (binary search; properties must be sorted).
     pub fn property(&self, name: &str) -> Option<&'static Schema> {

@@ -1,8 +1,24 @@
 //! Static schemas of the well-known apimachinery types (ObjectMeta, ListMeta, LabelSelector, Time,
 //! Quantity, IntOrString, ...), so generated schemas can point at them, and [`by_name`] to find
-//! one by its definition name.
+//! one by its definition name. Properties carry upstream's protobuf field numbers
+//! (k8s.io/apimachinery `generated.proto`), so the protobuf codec can write these types.
 
-use super::{ListType, ObjectSchema, Schema, Type};
+use super::{ListType, ObjectSchema, Proto, ProtoType, Schema, Type};
+
+/// `s` as protobuf field `number`.
+const fn field(number: u32, s: Schema) -> Schema {
+    Schema { proto: Proto { number, ..s.proto }, ..s }
+}
+
+/// `s` as protobuf field `number` of a Go value field that upstream's JSON omits when empty
+/// (`string` / `int64` with `omitempty`, a Time with `omitzero`): a zero on the wire means unset.
+const fn value_field(number: u32, s: Schema) -> Schema {
+    Schema { proto: Proto { number, omit_zero: true, ..s.proto }, ..s }
+}
+
+/// A `metav1.Time` property (RFC 3339 in JSON).
+const TIME_FIELD: Schema =
+    Schema { ty: Type::String, format: Some("date-time"), proto: Proto { ty: ProtoType::Time, ..Proto::DEFAULT }, ..Schema::DEFAULT };
 
 const STRING: Schema = Schema { ty: Type::String, ..Schema::DEFAULT };
 const BOOLEAN: Schema = Schema { ty: Type::Boolean, ..Schema::DEFAULT };
@@ -12,32 +28,54 @@ const STRING_LIST: Schema = Schema { ty: Type::Array(&STRING), ..Schema::DEFAULT
 const STRING_MAP: Schema = Schema { ty: Type::Map(&STRING), ..Schema::DEFAULT };
 
 /// `metav1.Time`: an RFC 3339 date-time string.
-pub static TIME: Schema = Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT };
+pub static TIME: Schema = TIME_FIELD;
 /// `metav1.MicroTime`.
-pub static MICRO_TIME: Schema = Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT };
+pub static MICRO_TIME: Schema = Schema {
+    ty: Type::String,
+    format: Some("date-time"),
+    proto: Proto { ty: ProtoType::MicroTime, ..Proto::DEFAULT },
+    ..Schema::DEFAULT
+};
 /// `metav1.Duration`: a Go duration string.
-pub static DURATION: Schema = Schema { ty: Type::String, ..Schema::DEFAULT };
+pub static DURATION: Schema = Schema { ty: Type::String, proto: Proto { ty: ProtoType::Duration, ..Proto::DEFAULT }, ..Schema::DEFAULT };
 /// `resource.Quantity`: a string or a number (checked when decoding).
-pub static QUANTITY: Schema = Schema { ty: Type::Any, ..Schema::DEFAULT };
+pub static QUANTITY: Schema = Schema { ty: Type::Any, proto: Proto { ty: ProtoType::Quantity, ..Proto::DEFAULT }, ..Schema::DEFAULT };
 /// `intstr.IntOrString`.
-pub static INT_OR_STRING: Schema = Schema { ty: Type::Any, int_or_string: true, format: Some("int-or-string"), ..Schema::DEFAULT };
+pub static INT_OR_STRING: Schema = Schema {
+    ty: Type::Any,
+    int_or_string: true,
+    format: Some("int-or-string"),
+    proto: Proto { ty: ProtoType::IntOrString, ..Proto::DEFAULT },
+    ..Schema::DEFAULT
+};
 /// `runtime.RawExtension`: any object.
-pub static RAW_EXTENSION: Schema = Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT };
+pub static RAW_EXTENSION: Schema = Schema {
+    ty: Type::Any,
+    preserve_unknown_fields: true,
+    proto: Proto { ty: ProtoType::RawExtension, ..Proto::DEFAULT },
+    ..Schema::DEFAULT
+};
 /// `metav1.FieldsV1`: any object.
-pub static FIELDS_V1: Schema = Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT };
+pub static FIELDS_V1: Schema = Schema {
+    ty: Type::Any,
+    preserve_unknown_fields: true,
+    proto: Proto { ty: ProtoType::RawExtension, ..Proto::DEFAULT },
+    ..Schema::DEFAULT
+};
 
 /// `metav1.OwnerReference`.
 pub static OWNER_REFERENCE_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
     properties: &[
-        ("apiVersion", STRING),
-        ("blockOwnerDeletion", BOOLEAN),
-        ("controller", BOOLEAN),
-        ("kind", STRING),
-        ("name", STRING),
-        ("uid", STRING),
+        ("apiVersion", field(5, STRING)),
+        ("blockOwnerDeletion", field(7, BOOLEAN)),
+        ("controller", field(6, BOOLEAN)),
+        ("kind", field(1, STRING)),
+        ("name", field(3, STRING)),
+        ("uid", field(4, STRING)),
     ],
     required: &["apiVersion", "kind", "name", "uid"],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.OwnerReference`.
@@ -47,14 +85,23 @@ pub static OWNER_REFERENCE: Schema = Schema { ty: Type::Object(&OWNER_REFERENCE_
 pub static MANAGED_FIELDS_ENTRY_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry",
     properties: &[
-        ("apiVersion", STRING),
-        ("fieldsType", STRING),
-        ("fieldsV1", Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT }),
-        ("manager", STRING),
-        ("operation", STRING),
-        ("subresource", STRING),
-        ("time", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+        ("apiVersion", value_field(3, STRING)),
+        ("fieldsType", value_field(6, STRING)),
+        (
+            "fieldsV1",
+            Schema {
+                ty: Type::Any,
+                preserve_unknown_fields: true,
+                proto: Proto { number: 7, ty: ProtoType::RawExtension, omit_zero: false },
+                ..Schema::DEFAULT
+            },
+        ),
+        ("manager", value_field(1, STRING)),
+        ("operation", value_field(2, STRING)),
+        ("subresource", value_field(8, STRING)),
+        ("time", field(4, TIME_FIELD)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.ManagedFieldsEntry`.
@@ -64,34 +111,38 @@ pub static MANAGED_FIELDS_ENTRY: Schema = Schema { ty: Type::Object(&MANAGED_FIE
 pub static OBJECT_META_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
     properties: &[
-        ("annotations", STRING_MAP),
-        ("creationTimestamp", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
-        ("deletionGracePeriodSeconds", INT64),
-        ("deletionTimestamp", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
+        ("annotations", field(12, STRING_MAP)),
+        ("creationTimestamp", value_field(8, TIME_FIELD)),
+        ("deletionGracePeriodSeconds", field(10, INT64)),
+        ("deletionTimestamp", field(9, TIME_FIELD)),
         (
             "finalizers",
-            Schema { ty: Type::Array(&STRING), list_type: ListType::Set, patch_strategy: Some("merge"), ..Schema::DEFAULT },
+            field(14, Schema { ty: Type::Array(&STRING), list_type: ListType::Set, patch_strategy: Some("merge"), ..Schema::DEFAULT }),
         ),
-        ("generateName", STRING),
-        ("generation", INT64),
-        ("labels", STRING_MAP),
-        ("managedFields", Schema { ty: Type::Array(&MANAGED_FIELDS_ENTRY), ..Schema::DEFAULT }),
-        ("name", STRING),
-        ("namespace", STRING),
+        ("generateName", value_field(2, STRING)),
+        ("generation", value_field(7, INT64)),
+        ("labels", field(11, STRING_MAP)),
+        ("managedFields", field(17, Schema { ty: Type::Array(&MANAGED_FIELDS_ENTRY), ..Schema::DEFAULT })),
+        ("name", value_field(1, STRING)),
+        ("namespace", value_field(3, STRING)),
         (
             "ownerReferences",
-            Schema {
-                ty: Type::Array(&OWNER_REFERENCE),
-                list_type: ListType::Map(&["uid"]),
-                patch_strategy: Some("merge"),
-                patch_merge_key: Some("uid"),
-                ..Schema::DEFAULT
-            },
+            field(
+                13,
+                Schema {
+                    ty: Type::Array(&OWNER_REFERENCE),
+                    list_type: ListType::Map(&["uid"]),
+                    patch_strategy: Some("merge"),
+                    patch_merge_key: Some("uid"),
+                    ..Schema::DEFAULT
+                },
+            ),
         ),
-        ("resourceVersion", STRING),
-        ("selfLink", STRING),
-        ("uid", STRING),
+        ("resourceVersion", value_field(6, STRING)),
+        ("selfLink", value_field(4, STRING)),
+        ("uid", value_field(5, STRING)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.ObjectMeta`.
@@ -100,8 +151,9 @@ pub static OBJECT_META: Schema = Schema { ty: Type::Object(&OBJECT_META_OBJECT),
 /// `metav1.ShardInfo`.
 pub static SHARD_INFO_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.ShardInfo",
-    properties: &[("selector", STRING)],
+    properties: &[("selector", field(1, STRING))],
     required: &["selector"],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 
@@ -109,12 +161,13 @@ pub static SHARD_INFO_OBJECT: ObjectSchema = ObjectSchema {
 pub static LIST_META_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
     properties: &[
-        ("continue", STRING),
-        ("remainingItemCount", INT64),
-        ("resourceVersion", STRING),
-        ("selfLink", STRING),
-        ("shardInfo", Schema { ty: Type::Object(&SHARD_INFO_OBJECT), ..Schema::DEFAULT }),
+        ("continue", value_field(3, STRING)),
+        ("remainingItemCount", field(4, INT64)),
+        ("resourceVersion", value_field(2, STRING)),
+        ("selfLink", value_field(1, STRING)),
+        ("shardInfo", field(5, Schema { ty: Type::Object(&SHARD_INFO_OBJECT), ..Schema::DEFAULT })),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.ListMeta`.
@@ -123,8 +176,9 @@ pub static LIST_META: Schema = Schema { ty: Type::Object(&LIST_META_OBJECT), ..S
 /// `metav1.LabelSelectorRequirement`.
 pub static LABEL_SELECTOR_REQUIREMENT_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
-    properties: &[("key", STRING), ("operator", STRING), ("values", STRING_LIST)],
+    properties: &[("key", field(1, STRING)), ("operator", field(2, STRING)), ("values", field(3, STRING_LIST))],
     required: &["key", "operator"],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.LabelSelectorRequirement`.
@@ -135,9 +189,10 @@ pub static LABEL_SELECTOR_REQUIREMENT: Schema =
 pub static LABEL_SELECTOR_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
     properties: &[
-        ("matchExpressions", Schema { ty: Type::Array(&LABEL_SELECTOR_REQUIREMENT), ..Schema::DEFAULT }),
-        ("matchLabels", STRING_MAP),
+        ("matchExpressions", field(2, Schema { ty: Type::Array(&LABEL_SELECTOR_REQUIREMENT), ..Schema::DEFAULT })),
+        ("matchLabels", field(1, STRING_MAP)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.LabelSelector`.
@@ -147,14 +202,15 @@ pub static LABEL_SELECTOR: Schema = Schema { ty: Type::Object(&LABEL_SELECTOR_OB
 pub static CONDITION_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
     properties: &[
-        ("lastTransitionTime", Schema { ty: Type::String, format: Some("date-time"), ..Schema::DEFAULT }),
-        ("message", STRING),
-        ("observedGeneration", INT64),
-        ("reason", STRING),
-        ("status", STRING),
-        ("type", STRING),
+        ("lastTransitionTime", field(4, TIME_FIELD)),
+        ("message", field(6, STRING)),
+        ("observedGeneration", value_field(3, INT64)),
+        ("reason", field(5, STRING)),
+        ("status", field(2, STRING)),
+        ("type", field(1, STRING)),
     ],
     required: &["type", "status", "lastTransitionTime", "reason", "message"],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.Condition`.
@@ -163,7 +219,8 @@ pub static CONDITION: Schema = Schema { ty: Type::Object(&CONDITION_OBJECT), ..S
 /// `metav1.Preconditions`.
 pub static PRECONDITIONS_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.Preconditions",
-    properties: &[("resourceVersion", STRING), ("uid", STRING)],
+    properties: &[("resourceVersion", field(2, STRING)), ("uid", field(1, STRING))],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 
@@ -172,14 +229,15 @@ pub static DELETE_OPTIONS_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
     properties: &[
         ("apiVersion", STRING),
-        ("dryRun", STRING_LIST),
-        ("gracePeriodSeconds", INT64),
-        ("ignoreStoreReadErrorWithClusterBreakingPotential", BOOLEAN),
+        ("dryRun", field(5, STRING_LIST)),
+        ("gracePeriodSeconds", field(1, INT64)),
+        ("ignoreStoreReadErrorWithClusterBreakingPotential", field(6, BOOLEAN)),
         ("kind", STRING),
-        ("orphanDependents", BOOLEAN),
-        ("preconditions", Schema { ty: Type::Object(&PRECONDITIONS_OBJECT), ..Schema::DEFAULT }),
-        ("propagationPolicy", STRING),
+        ("orphanDependents", field(3, BOOLEAN)),
+        ("preconditions", field(2, Schema { ty: Type::Object(&PRECONDITIONS_OBJECT), ..Schema::DEFAULT })),
+        ("propagationPolicy", field(4, STRING)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.DeleteOptions`.
@@ -188,7 +246,8 @@ pub static DELETE_OPTIONS: Schema = Schema { ty: Type::Object(&DELETE_OPTIONS_OB
 /// `metav1.StatusCause`.
 pub static STATUS_CAUSE_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause",
-    properties: &[("field", STRING), ("message", STRING), ("reason", STRING)],
+    properties: &[("field", value_field(3, STRING)), ("message", value_field(2, STRING)), ("reason", value_field(1, STRING))],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 
@@ -196,13 +255,17 @@ pub static STATUS_CAUSE_OBJECT: ObjectSchema = ObjectSchema {
 pub static STATUS_DETAILS_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails",
     properties: &[
-        ("causes", Schema { ty: Type::Array(&Schema { ty: Type::Object(&STATUS_CAUSE_OBJECT), ..Schema::DEFAULT }), ..Schema::DEFAULT }),
-        ("group", STRING),
-        ("kind", STRING),
-        ("name", STRING),
-        ("retryAfterSeconds", INT32),
-        ("uid", STRING),
+        (
+            "causes",
+            field(4, Schema { ty: Type::Array(&Schema { ty: Type::Object(&STATUS_CAUSE_OBJECT), ..Schema::DEFAULT }), ..Schema::DEFAULT }),
+        ),
+        ("group", value_field(2, STRING)),
+        ("kind", value_field(3, STRING)),
+        ("name", value_field(1, STRING)),
+        ("retryAfterSeconds", value_field(5, INT32)),
+        ("uid", value_field(6, STRING)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 
@@ -211,14 +274,15 @@ pub static STATUS_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
     properties: &[
         ("apiVersion", STRING),
-        ("code", INT32),
-        ("details", Schema { ty: Type::Object(&STATUS_DETAILS_OBJECT), ..Schema::DEFAULT }),
+        ("code", value_field(6, INT32)),
+        ("details", field(5, Schema { ty: Type::Object(&STATUS_DETAILS_OBJECT), ..Schema::DEFAULT })),
         ("kind", STRING),
-        ("message", STRING),
-        ("metadata", Schema { ty: Type::Object(&LIST_META_OBJECT), ..Schema::DEFAULT }),
-        ("reason", STRING),
-        ("status", STRING),
+        ("message", value_field(3, STRING)),
+        ("metadata", field(1, Schema { ty: Type::Object(&LIST_META_OBJECT), ..Schema::DEFAULT })),
+        ("reason", value_field(4, STRING)),
+        ("status", value_field(2, STRING)),
     ],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.Status`.
@@ -228,10 +292,19 @@ pub static STATUS: Schema = Schema { ty: Type::Object(&STATUS_OBJECT), ..Schema:
 pub static WATCH_EVENT_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
     properties: &[
-        ("object", Schema { ty: Type::Any, preserve_unknown_fields: true, ..Schema::DEFAULT }),
-        ("type", STRING),
+        (
+            "object",
+            Schema {
+                ty: Type::Any,
+                preserve_unknown_fields: true,
+                proto: Proto { number: 2, ty: ProtoType::RawExtension, omit_zero: false },
+                ..Schema::DEFAULT
+            },
+        ),
+        ("type", field(1, STRING)),
     ],
     required: &["type", "object"],
+    protobuf: true,
     ..ObjectSchema::DEFAULT
 };
 /// `metav1.WatchEvent`.
