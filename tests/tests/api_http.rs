@@ -241,3 +241,73 @@ fn discovery_openapi_and_health() {
     assert_eq!(v2.status, 200);
     assert!(v2.json()["definitions"].get("io.k8s.api.core.v1.Pod").is_some());
 }
+
+#[test]
+fn concurrent_patches_are_retried_not_refused() {
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(s.post_json(base, &cm("hot")).status, 201);
+    let url = s.url();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let patch = serde_json::to_vec(&json!({"metadata": {"labels": {format!("t{t}"): i.to_string()}}})).unwrap_or_default();
+                    let r = kapi_tests::server::request(
+                        &format!("{url}/api/v1/namespaces/default/configmaps/hot"),
+                        "PATCH",
+                        &[("content-type", "application/merge-patch+json")],
+                        Some(&patch),
+                    );
+                    assert_eq!(r.status, 200, "a patch without resourceVersion must not conflict: {}", r.text());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("patcher");
+    }
+    let labels = s.get(&format!("{base}/hot")).json()["metadata"]["labels"].clone();
+    for t in 0..8 {
+        assert_eq!(labels[format!("t{t}")], "9", "{labels}");
+    }
+    // A patch that names a stale resourceVersion is a precondition: 409.
+    let stale = serde_json::to_vec(&json!({"metadata": {"resourceVersion": "2", "labels": {"x": "y"}}})).unwrap_or_default();
+    let r = s.request("PATCH", &format!("{base}/hot"), &[("content-type", "application/merge-patch+json")], Some(&stale));
+    assert_eq!(status_of(&r).0, 409);
+}
+
+#[test]
+fn names_in_paths_are_percent_decoded_and_system_namespaces_stay() {
+    let s = Server::start(&[]);
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:test"}, "rules": []});
+    assert_eq!(s.post_json("/apis/rbac.authorization.k8s.io/v1/clusterroles", &role).status, 201);
+    let got = s.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Atest");
+    assert_eq!(got.status, 200, "{}", got.text());
+    let r = s.request("DELETE", "/api/v1/namespaces/kube-system", &[], None);
+    let (code, reason, message) = status_of(&r);
+    assert_eq!((code, reason.as_str()), (403, "Forbidden"));
+    assert_eq!(message, r#"namespaces "kube-system" is forbidden: this namespace may not be deleted"#);
+    // Labelling a namespace while it terminates must not delete it before its contents are gone.
+    assert_eq!(s.post_json("/api/v1/namespaces", &json!({"metadata": {"name": "t1"}})).status, 201);
+    let fin = json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}, "data": {}});
+    assert_eq!(s.post_json("/api/v1/namespaces/t1/configmaps", &fin).status, 201);
+    assert_eq!(s.request("DELETE", "/api/v1/namespaces/t1", &[], None).status, 200);
+    let label = serde_json::to_vec(&json!({"metadata": {"labels": {"a": "b"}}})).unwrap_or_default();
+    let r = s.request("PATCH", "/api/v1/namespaces/t1", &[("content-type", "application/merge-patch+json")], Some(&label));
+    assert_eq!(r.status, 200, "{}", r.text());
+    std::thread::sleep(Duration::from_millis(500));
+    let ns = s.get("/api/v1/namespaces/t1");
+    assert_eq!(ns.status, 200, "the namespace waits for its finalizing content");
+    assert_eq!(ns.json()["status"]["phase"], "Terminating");
+    // Release the finalizer: the content goes, then the namespace.
+    let release = serde_json::to_vec(&json!({"metadata": {"finalizers": null}})).unwrap_or_default();
+    let r = s.request("PATCH", "/api/v1/namespaces/t1/configmaps/held", &[("content-type", "application/merge-patch+json")], Some(&release));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.get("/api/v1/namespaces/t1").status != 404 {
+        assert!(Instant::now() < deadline, "t1 was not finalized");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

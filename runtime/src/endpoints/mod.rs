@@ -92,7 +92,9 @@ impl ApiServer {
         if gzip_ok {
             compress(response).await
         } else {
-            response
+            let (mut parts, body) = response.into_parts();
+            parts.headers.remove("x-kapi-stream");
+            Response::from_parts(parts, body)
         }
     }
 

@@ -45,7 +45,9 @@ pub struct ResourcePath {
 
 /// Parses a path (without query).
 pub fn parse_path(path: &str) -> Target {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    // Segments are percent-decoded (`system%3Aadmin`), as Go's URL.Path is before routing.
+    let decoded: Vec<String> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(decode_segment).collect();
+    let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["api"] => return Target::LegacyRoot,
         ["apis"] => return Target::GroupsRoot,
@@ -142,6 +144,14 @@ impl Query {
     }
 }
 
+/// Percent-decoding of one path segment (`+` stays `+`).
+pub fn decode_segment(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    decode(&s.replace('+', "%2B"))
+}
+
 /// Percent-decoding with `+` as space (query strings).
 pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -207,6 +217,8 @@ mod tests {
         assert!(r.watch_prefix);
         assert_eq!(r.group, "apps");
         assert_eq!(parse_path("/version"), Target::Other);
+        let r = res("/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Aadmin+x");
+        assert_eq!(r.name.as_deref(), Some("system:admin+x"));
     }
 
     #[test]

@@ -134,7 +134,9 @@ pub(super) async fn handle(
         (Method::DELETE, Some(name), None) => {
             let opts = delete_options(&ctx, &body)?;
             let deleted = ctx.store.delete(ctx.ns(), &name, &opts).await?;
-            let code = if deleted.gone || opts.dry_run.iter().any(|d| d == "All") { StatusCode::OK } else { StatusCode::ACCEPTED };
+            // Upstream answers 202 only for a pending delete that explicitly keeps dependents.
+            let accepted = !deleted.gone && opts.orphan_dependents == Some(false);
+            let code = if accepted { StatusCode::ACCEPTED } else { StatusCode::OK };
             if deleted.gone && !ctx.store.strategy.return_deleted_object {
                 let uid = deleted.object.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
                 let mut status = Status::success();
@@ -219,7 +221,7 @@ pub(super) fn filter(ctx: &Ctx<'_>) -> Result<(Filter, Option<String>), ApiError
     Ok((f, exact_name))
 }
 
-fn keys(ctx: &Ctx<'_>, exact_name: Option<&str>) -> Keys {
+pub(super) fn keys(ctx: &Ctx<'_>, exact_name: Option<&str>) -> Keys {
     let store = ctx.store;
     match (ctx.ns(), exact_name) {
         (ns, Some(name)) if ns.is_some() || !store.info.namespaced() => Keys::Key(store.key(ns, name)),
@@ -599,6 +601,12 @@ async fn patch_scale(ctx: &Ctx<'_>, name: &str, patch_type: PatchType, patch: &V
             crate::registry::patch_value(&current, patch, PatchType::Merge, None)?
         }
     };
+    let mut patched = patched;
+    if patched.pointer("/metadata/resourceVersion") == current.pointer("/metadata/resourceVersion") {
+        if let Some(m) = patched.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+    }
     set_scale(ctx, name, &patched).await
 }
 
@@ -621,8 +629,7 @@ async fn bind(ctx: &Ctx<'_>, name: &str, content_type: Option<&str>, body: &[u8]
             why: format!("pod {name} is already assigned to node {}", go::quote(existing)),
         });
     }
-    let rv = pod.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
-    let patch = json!({"metadata": {"resourceVersion": rv}, "spec": {"nodeName": node}});
+    let patch = json!({"spec": {"nodeName": node}});
     let opts = write_options(ctx, false)?;
     ctx.store.patch(ctx.ns(), name, PatchType::Merge, &patch, Part::Main, &opts).await?;
     let status = Status { code: 201, ..Status::success() };

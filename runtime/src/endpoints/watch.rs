@@ -17,7 +17,7 @@ use super::Body;
 use crate::apimachinery::go;
 use crate::apimachinery::proto;
 use crate::apimachinery::table::build_table;
-use crate::cacher::{CacheEvent, Keys, WatchRequest, INITIAL_EVENTS_END_ANNOTATION};
+use crate::cacher::{CacheEvent, WatchRequest, INITIAL_EVENTS_END_ANNOTATION};
 use crate::registry::ApiError;
 
 /// Upstream's `--min-request-timeout` default: watches without `timeoutSeconds` last between this
@@ -30,11 +30,7 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let q = ctx.query;
     let (filter, exact_name) = filter(ctx)?;
     let name = ctx.rp.name.clone().or(exact_name);
-    let keys = match (ctx.rp.namespace.as_deref(), name.as_deref()) {
-        (ns, Some(n)) => Keys::Key(store.key(ns, n)),
-        (Some(ns), None) => Keys::Prefix(store.namespace_prefix(Some(ns))),
-        (None, None) => Keys::All,
-    };
+    let keys = super::resource::keys(ctx, name.as_deref());
     let resource_version = match q.non_empty("resourceVersion") {
         None => None,
         Some(rv) => Some(rv.parse::<i64>().ok().filter(|r| *r >= 0).ok_or_else(|| ApiError::BadRequest(format!("invalid resource version: {rv}")))?),

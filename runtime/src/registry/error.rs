@@ -117,7 +117,7 @@ impl ApiError {
             StorageError::NotFound { .. } => ApiError::NotFound(target),
             StorageError::AlreadyExists { .. } => ApiError::AlreadyExists(target),
             StorageError::Conflict { .. } => ApiError::conflict(target),
-            StorageError::TooLarge { .. } => ApiError::TooLarge("Request entity too large: limit is 3145728".into()),
+            StorageError::TooLarge { limit, .. } => ApiError::TooLarge(format!("Request entity too large: limit is {limit}")),
             other => ApiError::Cacher(CacherError::Storage(other)),
         }
     }

@@ -105,7 +105,10 @@ async fn delete_contents(registry: &Registry, namespace: &str) -> Result<usize, 
             .map_err(|e| ApiError::storage(store.target(""), e))?;
         for kv in listed.items {
             let Some(name) = kv.key.strip_prefix(prefix.as_str()) else { continue };
-            match store.delete(Some(namespace), name, &DeleteOptions::default()).await {
+            // Grace 0: no kubelet runs here to finish a graceful pod deletion (upstream's pod
+            // garbage collector force-deletes pods whose node is gone; this stands in for it).
+            let opts = DeleteOptions { grace_period_seconds: Some(0), ..DeleteOptions::default() };
+            match store.delete(Some(namespace), name, &opts).await {
                 Ok(d) if d.gone => {}
                 Ok(_) => remaining += 1,
                 Err(ApiError::NotFound(_)) => {}

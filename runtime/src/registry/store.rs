@@ -290,7 +290,7 @@ impl Store {
         })
     }
 
-    async fn check_namespace(&self, namespace: &str) -> Result<(), ApiError> {
+    async fn check_namespace(&self, namespace: &str, name: &str) -> Result<(), ApiError> {
         let Some(lookup) = &self.namespaces else { return Ok(()) };
         let key = KeyLayout::object_key(&lookup.prefix, None, namespace);
         let target = Target { group: String::new(), resource: "namespaces".into(), name: namespace.into() };
@@ -308,7 +308,7 @@ impl Store {
             || ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
         if terminating {
             return Err(ApiError::Forbidden {
-                target: self.target(""),
+                target: self.target(name),
                 why: format!("unable to create new content in namespace {namespace} because it is being terminated"),
             }
             .with_terminating_cause());
@@ -372,7 +372,7 @@ impl Store {
             None => super::managed::track(None, &mut object, info, &opts.field_manager, now, "")?,
         }
         if info.namespaced() {
-            self.check_namespace(&meta.namespace).await?;
+            self.check_namespace(&meta.namespace, &meta.name).await?;
         }
         if opts.dry_run {
             return Ok(Written { object, warnings, created: true });
@@ -440,6 +440,7 @@ impl Store {
         opts: &WriteOptions,
         warnings: &mut Vec<String>,
         track: bool,
+        client_rv: bool,
     ) -> Result<Update, ApiError> {
         let info = self.info;
         self.check_type_meta(&mut new)?;
@@ -457,7 +458,14 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request".into(),
             ));
         }
-        let pinned_rv = if meta.resource_version.is_empty() {
+        // A patch carries the live resourceVersion unless the client put one in it: only a
+        // client's own resourceVersion is a precondition (a patch is retried on conflicts).
+        let pinned_rv = if !client_rv {
+            if !meta.resource_version.is_empty() && meta.resource_version != old_meta.resource_version {
+                return Err(ApiError::conflict(self.target(&meta.name)));
+            }
+            None
+        } else if meta.resource_version.is_empty() {
             if !self.strategy.allow_unconditional_update {
                 return Err(self.invalid_err(
                     &meta.name,
@@ -547,7 +555,10 @@ impl Store {
         if same_ignoring_managed_time(&old_cmp, &new) {
             return Ok(Update::Unchanged);
         }
-        if meta.deletion_timestamp.is_some() && meta.finalizers.is_empty() {
+        let grace_over = meta.deletion_grace_period_seconds.is_none_or(|g| g == 0);
+        let spec_finalized = self.strategy.special != Special::Namespace
+            || new.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty);
+        if meta.deletion_timestamp.is_some() && meta.finalizers.is_empty() && grace_over && spec_finalized {
             return Ok(Update::Delete);
         }
         Ok(Update::Write { object: new, pinned_rv })
@@ -578,7 +589,8 @@ impl Store {
         let mut dry_result = None;
         let (object, _) = self
             .guaranteed_update(namespace, name, |current| {
-                let update = self.prepare_update(&current, object.clone(), part, opts, &mut warnings, true)?;
+                warnings.clear();
+                let update = self.prepare_update(&current, object.clone(), part, opts, &mut warnings, true, true)?;
                 if dry_run {
                     dry_result = Some(dry_run_result(&update, current));
                     return Ok(Update::Unchanged);
@@ -613,6 +625,7 @@ impl Store {
         let mut warnings = Vec::new();
         let dry_run = opts.dry_run;
         let mut dry_result = None;
+        let client_rv = patch_sets_resource_version(patch_type, patch);
         let (object, _) = self
             .guaranteed_update(namespace, name, |current| {
                 let (patched, track) = match patch_type {
@@ -624,7 +637,8 @@ impl Store {
                         (super::managed::apply(&current, patch, info, opts, sub)?, false)
                     }
                 };
-                let update = self.prepare_update(&current, patched, part, opts, &mut warnings, track)?;
+                warnings.clear();
+                let update = self.prepare_update(&current, patched, part, opts, &mut warnings, track, client_rv)?;
                 if dry_run {
                     dry_result = Some(dry_run_result(&update, current));
                     return Ok(Update::Unchanged);
@@ -659,12 +673,16 @@ impl Store {
 
     /// `DELETE` of one object.
     pub async fn delete(&self, namespace: Option<&str>, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+        if self.strategy.special == Special::Namespace && matches!(name, "default" | "kube-system" | "kube-public") {
+            return Err(ApiError::Forbidden { target: self.target(name), why: "this namespace may not be deleted".into() });
+        }
         let dry_run = opts.dry_run.iter().any(|d| d == "All");
         let special = self.strategy.special;
         let mut pending = false;
         let mut dry = None;
         let (object, changed) = self
             .guaranteed_update(namespace, name, |current| {
+                pending = false;
                 let meta = self.decode_meta(&current)?;
                 if let Some(pre) = &opts.preconditions {
                     if let Some(uid) = pre.uid.as_deref().filter(|u| *u != meta.uid) {
@@ -735,11 +753,12 @@ impl Store {
             if current.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null) {
                 return Ok(Update::Unchanged);
             }
-            if let Some(spec) = current.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.remove("finalizers");
+            if let Some(list) = current.pointer_mut("/spec/finalizers").and_then(Value::as_array_mut) {
+                list.retain(|f| f != "kubernetes");
             }
+            let spec_done = current.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty);
             let meta = self.decode_meta(&current)?;
-            if meta.finalizers.is_empty() {
+            if meta.finalizers.is_empty() && spec_done {
                 return Ok(Update::Delete);
             }
             strip_resource_version(&mut current);
@@ -791,6 +810,16 @@ impl ApiError {
             });
         }
         ApiError::Status(Box::new(status))
+    }
+}
+
+/// Whether a patch sets `metadata.resourceVersion` (then it is a precondition, as upstream).
+fn patch_sets_resource_version(patch_type: PatchType, patch: &Value) -> bool {
+    match patch_type {
+        PatchType::Json => patch.as_array().is_some_and(|ops| {
+            ops.iter().any(|op| op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion"))
+        }),
+        _ => patch.pointer("/metadata/resourceVersion").is_some_and(|v| !v.is_null()),
     }
 }
 

@@ -199,9 +199,8 @@ async fn accept_loop(listener: TcpListener, server: Arc<ApiServer>, limits: Arc<
 
 /// Watches and other long-running requests are exempt from in-flight limits, as upstream.
 fn long_running(req: &Request<Incoming>) -> bool {
-    let path = req.uri().path();
-    let query = req.uri().query().unwrap_or("");
-    path.contains("/watch/") || query.split('&').any(|p| p == "watch=true" || p == "watch=1")
+    let query = crate::endpoints::request::Query::parse(req.uri().query());
+    req.uri().path().contains("/watch/") || query.bool("watch").ok().flatten().unwrap_or(false)
 }
 
 async fn serve_one(server: &Arc<ApiServer>, limits: &Limits, req: Request<Incoming>) -> Response<Body> {
