@@ -129,8 +129,20 @@ fn list(url: &str, query: &str, rounds: usize, expect: usize) -> Result<(f64, f6
     Ok((times[times.len() / 2], times[0]))
 }
 
-/// GETs by name from `clients` threads for `secs`: requests per second.
-fn gets(url: &str, clients: usize, n: usize, secs: u64) -> Result<f64> {
+/// CPU seconds (user + system) a process has used, from /proc (Linux; 0 elsewhere).
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name (which may contain spaces) start at `) `.
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the full line: 12 and 13 after the command.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// GETs by name from `clients` threads for `secs`: requests per second, and the CPU seconds per
+/// wall second the server and this load generator used meanwhile.
+fn gets(url: &str, clients: usize, n: usize, secs: u64, server_pid: u32) -> Result<(f64, f64, f64)> {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..clients)
@@ -155,15 +167,19 @@ fn gets(url: &str, clients: usize, n: usize, secs: u64) -> Result<f64> {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
+    let server_pid = server_pid.to_string();
+    let (server_cpu0, self_cpu0) = (cpu_seconds(&server_pid), cpu_seconds("self"));
     let (start_count, started) = (done.load(Ordering::Relaxed), Instant::now());
     std::thread::sleep(Duration::from_secs(secs));
     let count = done.load(Ordering::Relaxed) - start_count;
     let elapsed = started.elapsed().as_secs_f64();
+    let server_cores = (cpu_seconds(&server_pid) - server_cpu0) / elapsed;
+    let loadgen_cores = (cpu_seconds("self") - self_cpu0) / elapsed;
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         t.join().map_err(|_| anyhow::anyhow!("a client panicked"))??;
     }
-    Ok(count as f64 / elapsed)
+    Ok((count as f64 / elapsed, server_cores, loadgen_cores))
 }
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
@@ -174,7 +190,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let fill_time = fill(&url, n)?;
     let (consistent, consistent_best) = list(&url, "", rounds, n)?;
     let (rv0, rv0_best) = list(&url, "?resourceVersion=0", rounds, n)?;
-    let get_rate = gets(&url, 64, n, secs)?;
+    let (get_rate, server_cores, loadgen_cores) = gets(&url, 64, n, secs, server.child.id())?;
     let commit = Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(root).output().ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     println!("kapi bench ({} ConfigMaps of 1 KiB, commit {commit}{})", n, if quick { ", --quick" } else { "" });
@@ -184,6 +200,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     println!("  {:<44} {:>9.1} ms", "full LIST, resourceVersion=0 (median)", rv0);
     println!("  {:<44} {:>9.1} ms", "full LIST, resourceVersion=0 (best)", rv0_best);
     println!("  {:<44} {:>10.0}/s  4,500-4,800/s (goal >= 9,600/s)", "GET by name, 64 clients", get_rate);
+    println!("  {:<44} {:>8.2} cores (load generator: {loadgen_cores:.2} cores)", "  CPU used by the apiserver meanwhile", server_cores);
     println!("  {:<44} {:>10.0}/s", "creates while filling, 16 clients", n as f64 / fill_time.as_secs_f64());
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
@@ -192,6 +209,8 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         "list_consistent_ms": {"median": consistent, "best": consistent_best},
         "list_rv0_ms": {"median": rv0, "best": rv0_best},
         "get_per_sec_64": get_rate,
+        "get_server_cores": server_cores,
+        "get_loadgen_cores": loadgen_cores,
         "fill_creates_per_sec_16": n as f64 / fill_time.as_secs_f64(),
     });
     std::fs::write(out.join("api.json"), serde_json::to_vec_pretty(&report)?)?;

@@ -250,7 +250,8 @@ fn decode_continue(prefix: &str, token: &str) -> Result<Continue, ApiError> {
     let rv = v.get("rv").and_then(Value::as_i64).filter(|r| *r > 0).ok_or_else(|| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
     let start = v.get("start").and_then(Value::as_str).ok_or_else(|| bad("encoded start key was empty"))?;
     let start = start.strip_suffix('\u{0}').unwrap_or(start);
-    if start.is_empty() || start.contains("..") || start.starts_with('/') {
+    // As upstream's path.Clean check: no empty, `.` or `..` segments, no leading `/`.
+    if start.is_empty() || start.starts_with('/') || start.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return Err(bad("encoded start key was not valid"));
     }
     Ok(Continue { after_key: format!("{prefix}{start}"), revision: rv })
@@ -267,6 +268,14 @@ async fn list(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
         Some(token) => {
             if ctx.query.non_empty("resourceVersion").is_some() {
                 return Err(ApiError::BadRequest("specifying resource version is not allowed when using continue".into()));
+            }
+            if let Some(m) = ctx.query.non_empty("resourceVersionMatch") {
+                return Err(ApiError::Invalid {
+                    group: "meta.k8s.io".into(),
+                    kind: "ListOptions".into(),
+                    name: String::new(),
+                    errors: vec![FieldError::forbidden("resourceVersionMatch", format!("resourceVersionMatch is forbidden when continue is provided ({m})"))],
+                });
             }
             Some(decode_continue(store.prefix(), token)?)
         }
@@ -472,20 +481,34 @@ fn write_options(ctx: &Ctx<'_>, apply: bool) -> Result<WriteOptions, ApiError> {
 
 
 fn delete_options(ctx: &Ctx<'_>, body: &[u8]) -> Result<DeleteOptions, ApiError> {
-    let mut opts: DeleteOptions = if body.iter().all(u8::is_ascii_whitespace) {
-        DeleteOptions::default()
+    let q = ctx.query;
+    // As upstream: a body wins; query parameters are read only when there is none.
+    let opts: DeleteOptions = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteOptions {
+            grace_period_seconds: q.int("gracePeriodSeconds").map_err(ApiError::BadRequest)?,
+            propagation_policy: q.non_empty("propagationPolicy").map(str::to_string),
+            orphan_dependents: q.bool("orphanDependents").map_err(ApiError::BadRequest)?,
+            dry_run: q.non_empty("dryRun").map(|d| vec![d.to_string()]).unwrap_or_default(),
+            ..DeleteOptions::default()
+        }
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions: {e}")))?
     };
-    let q = ctx.query;
-    if let Some(g) = q.int("gracePeriodSeconds").map_err(ApiError::BadRequest)? {
-        opts.grace_period_seconds = Some(g);
+    let invalid = |errors: Vec<FieldError>| ApiError::Invalid {
+        group: "meta.k8s.io".into(),
+        kind: "DeleteOptions".into(),
+        name: String::new(),
+        errors,
+    };
+    if opts.orphan_dependents.is_some() && opts.propagation_policy.is_some() {
+        return Err(invalid(vec![FieldError::invalid(
+            "propagationPolicy",
+            opts.propagation_policy.clone().unwrap_or_default(),
+            "orphanDependents and deletionPropagation cannot be both set",
+        )]));
     }
-    if let Some(p) = q.non_empty("propagationPolicy") {
-        opts.propagation_policy = Some(p.to_string());
-    }
-    if let Some(d) = q.non_empty("dryRun") {
-        opts.dry_run = vec![d.to_string()];
+    if let Some(d) = opts.dry_run.iter().find(|d| *d != "All") {
+        return Err(invalid(vec![FieldError::not_supported("dryRun", d.as_str(), &["All"])]));
     }
     if let Some(p) = opts.propagation_policy.as_deref() {
         if !matches!(p, "Orphan" | "Background" | "Foreground") {
@@ -496,9 +519,6 @@ fn delete_options(ctx: &Ctx<'_>, body: &[u8]) -> Result<DeleteOptions, ApiError>
                 errors: vec![FieldError::not_supported("propagationPolicy", p, &["Background", "Foreground", "Orphan"])],
             });
         }
-    }
-    if opts.dry_run.iter().any(|d| d != "All") {
-        return Err(ApiError::BadRequest("dryRun: Unsupported value: only \"All\" is supported".into()));
     }
     Ok(opts)
 }

@@ -432,6 +432,7 @@ impl Store {
     }
 
     /// The update rules shared by PUT, PATCH and `/status`: `new` replaces `old` (both full objects).
+    #[allow(clippy::too_many_arguments)] // one private step shared by PUT, PATCH and apply
     fn prepare_update(
         &self,
         old: &Value,
@@ -619,6 +620,10 @@ impl Store {
             let key = self.key(self.ns(namespace), name);
             let exists = self.storage.get(&key, None).await.map_err(|e| ApiError::storage(self.target(name), e))?.is_some();
             if !exists {
+                // Status does not create on update: applying to /status of a missing object is a 404.
+                if part == Part::Status {
+                    return Err(ApiError::NotFound(self.target(name)));
+                }
                 return self.apply_create(namespace, name, patch, opts).await;
             }
         }

@@ -73,9 +73,13 @@ impl Strategy {
                 s.special = Special::Pod;
                 s.return_deleted_object = true;
             }
+            ("", "serviceaccounts") => {
+                s.tracks_generation = false;
+                s.return_deleted_object = true;
+            }
             // Upstream's strategies for these kinds leave generation alone.
             ("", "nodes" | "persistentvolumes" | "persistentvolumeclaims" | "resourcequotas" | "limitranges")
-            | ("", "endpoints" | "serviceaccounts" | "events")
+            | ("", "endpoints" | "events")
             | ("coordination.k8s.io", "leases")
             | ("events.k8s.io", "events") => s.tracks_generation = false,
             ("rbac.authorization.k8s.io", _) => {
