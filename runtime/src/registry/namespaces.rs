@@ -80,6 +80,9 @@ async fn finalize(registry: std::sync::Weak<Registry>, namespace: &str) {
         if let Ok(0) = delete_contents(&reg, namespace).await {
             if let Some(ns) = reg.namespaces() {
                 if let Ok(()) | Err(ApiError::NotFound(_)) = ns.finalize_namespace(namespace).await {
+                    // A create that passed its (cached) namespace check just before the finalize may
+                    // have landed after the last listing: sweep once more now that no create can pass.
+                    let _ = delete_contents(&reg, namespace).await;
                     return;
                 }
             }

@@ -403,7 +403,7 @@ impl Store {
                 Update::Delete => {
                     let (deleted, rev) = match self.storage.delete(&key, Some(kv.mod_revision)).await {
                         Ok(d) => d,
-                        Err(StorageError::Conflict { .. }) if attempts < 16 => continue,
+                        Err(StorageError::Conflict { .. }) if attempts < MAX_ATTEMPTS => continue,
                         Err(e) => return Err(ApiError::storage(self.target(name), e)),
                     };
                     let mut last: Value = serde_json::from_slice(&deleted.value).unwrap_or(current);
@@ -424,7 +424,7 @@ impl Store {
                     set_resource_version(&mut stored, rev);
                     return Ok((stored, true));
                 }
-                Err(StorageError::Conflict { .. }) if pinned.is_none() && attempts < 16 => continue,
+                Err(StorageError::Conflict { .. }) if pinned.is_none() && attempts < MAX_ATTEMPTS => continue,
                 Err(StorageError::NotFound { .. }) => return Err(ApiError::NotFound(self.target(name))),
                 Err(e) => return Err(ApiError::storage(self.target(name), e)),
             }
@@ -796,6 +796,10 @@ fn dry_run_result(update: &Update, current: Value) -> Value {
         _ => current,
     }
 }
+
+/// Compare-and-swap retries of one update (upstream's GuaranteedUpdate retries until it wins; the cap only
+/// stops a livelock from spinning forever).
+const MAX_ATTEMPTS: u32 = 1000;
 
 /// What a guaranteed update writes.
 enum Update {
