@@ -167,29 +167,16 @@ fn read_rv(query: &Query) -> Result<ResourceVersion, ApiError> {
             ApiError::BadRequest(format!("invalid resource version: {rv}"))
         })?)
     };
-    let invalid = |detail: &str, value: &str| ApiError::Invalid {
-        group: "meta.k8s.io".into(),
-        kind: "ListOptions".into(),
-        name: String::new(),
-        errors: vec![{
-            let _ = value;
-            FieldError::forbidden("resourceVersionMatch", detail)
-        }],
-    };
+    let invalid = |detail: &str| ApiError::invalid_options("ListOptions", vec![FieldError::forbidden("resourceVersionMatch", detail)]);
     match (matching, parsed) {
         ("", None) => Ok(ResourceVersion::Unset),
         ("" | "NotOlderThan", Some(r)) => Ok(ResourceVersion::NotOlderThan(r)),
-        ("Exact", Some(0)) => Err(invalid("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"", matching)),
+        ("Exact", Some(0)) => Err(invalid("resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")),
         ("Exact", Some(r)) => Ok(ResourceVersion::Exact(r)),
         ("Exact" | "NotOlderThan", None) => {
-            Err(invalid("resourceVersionMatch is forbidden unless resourceVersion is provided", matching))
+            Err(invalid("resourceVersionMatch is forbidden unless resourceVersion is provided"))
         }
-        (other, _) => Err(ApiError::Invalid {
-            group: "meta.k8s.io".into(),
-            kind: "ListOptions".into(),
-            name: String::new(),
-            errors: vec![FieldError::not_supported("resourceVersionMatch", other, &["Exact", "NotOlderThan", ""])],
-        }),
+        (other, _) => Err(ApiError::invalid_options("ListOptions", vec![FieldError::not_supported("resourceVersionMatch", other, &["Exact", "NotOlderThan", ""])])),
     }
 }
 
@@ -270,12 +257,13 @@ async fn list(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
                 return Err(ApiError::BadRequest("specifying resource version is not allowed when using continue".into()));
             }
             if let Some(m) = ctx.query.non_empty("resourceVersionMatch") {
-                return Err(ApiError::Invalid {
-                    group: "meta.k8s.io".into(),
-                    kind: "ListOptions".into(),
-                    name: String::new(),
-                    errors: vec![FieldError::forbidden("resourceVersionMatch", format!("resourceVersionMatch is forbidden when continue is provided ({m})"))],
-                });
+                return Err(ApiError::invalid_options(
+                    "ListOptions",
+                    vec![FieldError::forbidden(
+                        "resourceVersionMatch",
+                        format!("resourceVersionMatch is forbidden when continue is provided ({m})"),
+                    )],
+                ));
             }
             Some(decode_continue(store.prefix(), token)?)
         }
@@ -447,32 +435,17 @@ fn write_options(ctx: &Ctx<'_>, apply: bool) -> Result<WriteOptions, ApiError> {
     };
     let force = q.bool("force").map_err(ApiError::BadRequest)?;
     if force.is_some() && !apply {
-        return Err(ApiError::Invalid {
-            group: "meta.k8s.io".into(),
-            kind: "PatchOptions".into(),
-            name: String::new(),
-            errors: vec![FieldError::forbidden("force", "may not be specified for non-apply patch")],
-        });
+        return Err(ApiError::invalid_options("PatchOptions", vec![FieldError::forbidden("force", "may not be specified for non-apply patch")]));
     }
     let field_manager = match q.non_empty("fieldManager") {
         Some(m) => {
             if m.chars().count() > 128 {
-                return Err(ApiError::Invalid {
-                    group: "meta.k8s.io".into(),
-                    kind: if apply { "PatchOptions" } else { "CreateOptions" }.into(),
-                    name: String::new(),
-                    errors: vec![FieldError::too_long("fieldManager", 128)],
-                });
+                return Err(ApiError::invalid_options(if apply { "PatchOptions" } else { "CreateOptions" }, vec![FieldError::too_long("fieldManager", 128)]));
             }
             m.to_string()
         }
         None if apply => {
-            return Err(ApiError::Invalid {
-                group: "meta.k8s.io".into(),
-                kind: "PatchOptions".into(),
-                name: String::new(),
-                errors: vec![FieldError::required("fieldManager", "is required for apply patch")],
-            })
+            return Err(ApiError::invalid_options("PatchOptions", vec![FieldError::required("fieldManager", "is required for apply patch")]))
         }
         None => crate::apimachinery::apply::default_manager(&ctx.user_agent),
     };
@@ -494,12 +467,7 @@ fn delete_options(ctx: &Ctx<'_>, body: &[u8]) -> Result<DeleteOptions, ApiError>
     } else {
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions: {e}")))?
     };
-    let invalid = |errors: Vec<FieldError>| ApiError::Invalid {
-        group: "meta.k8s.io".into(),
-        kind: "DeleteOptions".into(),
-        name: String::new(),
-        errors,
-    };
+    let invalid = |errors: Vec<FieldError>| ApiError::invalid_options("DeleteOptions", errors);
     if opts.orphan_dependents.is_some() && opts.propagation_policy.is_some() {
         return Err(invalid(vec![FieldError::invalid(
             "propagationPolicy",
@@ -512,12 +480,7 @@ fn delete_options(ctx: &Ctx<'_>, body: &[u8]) -> Result<DeleteOptions, ApiError>
     }
     if let Some(p) = opts.propagation_policy.as_deref() {
         if !matches!(p, "Orphan" | "Background" | "Foreground") {
-            return Err(ApiError::Invalid {
-                group: "meta.k8s.io".into(),
-                kind: "DeleteOptions".into(),
-                name: String::new(),
-                errors: vec![FieldError::not_supported("propagationPolicy", p, &["Background", "Foreground", "Orphan"])],
-            });
+            return Err(ApiError::invalid_options("DeleteOptions", vec![FieldError::not_supported("propagationPolicy", p, &["Background", "Foreground", "Orphan"])]));
         }
     }
     Ok(opts)

@@ -52,18 +52,16 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             ));
         }
         if !errors.is_empty() {
-            return Err(ApiError::Invalid { group: "meta.k8s.io".into(), kind: "ListOptions".into(), name: String::new(), errors });
+            return Err(ApiError::invalid_options("ListOptions", errors));
         }
     } else if let Some(m) = q.non_empty("resourceVersionMatch") {
-        return Err(ApiError::Invalid {
-            group: "meta.k8s.io".into(),
-            kind: "ListOptions".into(),
-            name: String::new(),
-            errors: vec![crate::apimachinery::FieldError::forbidden(
+        return Err(ApiError::invalid_options(
+            "ListOptions",
+            vec![crate::apimachinery::FieldError::forbidden(
                 "resourceVersionMatch",
                 format!("resourceVersionMatch is forbidden for watch ({m})"),
             )],
-        });
+        ));
     }
     let timeout = match q.int("timeoutSeconds").map_err(ApiError::BadRequest)? {
         Some(t) if t > 0 => Duration::from_secs(u64::try_from(t).unwrap_or(u64::MAX / 4).min(u64::MAX / 4)),

@@ -122,6 +122,12 @@ impl ApiError {
         }
     }
 
+    /// 422 for invalid request options (`ListOptions`, `DeleteOptions`, `PatchOptions`, ... of
+    /// `meta.k8s.io`), as upstream's `NewInvalid` of the options kind with no name.
+    pub fn invalid_options(kind: &str, errors: Vec<FieldError>) -> ApiError {
+        ApiError::Invalid { group: "meta.k8s.io".into(), kind: kind.into(), name: String::new(), errors }
+    }
+
     /// The optimistic-concurrency 409.
     pub fn conflict(target: Target) -> ApiError {
         ApiError::Conflict {

@@ -191,7 +191,7 @@ impl Store {
             return Err(ApiError::BadRequest(format!(
                 "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
                 info.kind,
-                json_type(object)
+                crate::apimachinery::patch::json_kind(object)
             )));
         };
         let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
@@ -829,18 +829,6 @@ fn patch_sets_resource_version(patch_type: PatchType, patch: &Value) -> bool {
             ops.iter().any(|op| op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion"))
         }),
         _ => patch.pointer("/metadata/resourceVersion").is_some_and(|v| !v.is_null()),
-    }
-}
-
-/// The JSON type as Go's decoder names it in errors.
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

@@ -117,27 +117,9 @@ pub(crate) fn go_quote(s: &str) -> String {
     out
 }
 
-/// Appends `s` as a JSON string the way Go's `encoding/json` (and json-iterator in compatible mode)
-/// writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped.
+/// Appends `s` as a JSON string the way Go's `encoding/json` writes it (HTML-safe escaping).
 pub(crate) fn write_go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    out.push_str(&crate::apimachinery::go::json_string(s));
 }
 
 /// A float as `encoding/json` writes it: plain decimals, exponent form below 1e-6 and from 1e21.

@@ -90,7 +90,7 @@ impl PatchError {
 }
 
 /// The JSON type name `encoding/json` uses in `cannot unmarshal X into ...` errors.
-fn json_kind(v: &serde_json::Value) -> &'static str {
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "bool",
