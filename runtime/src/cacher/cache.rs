@@ -553,6 +553,11 @@ impl ListWatch for Cacher {
         }
         match request.resource_version {
             ResourceVersion::Unset => {
+                if !self.shared.storage.progress_requests() {
+                    // The watch cannot be proven current promptly (old etcd): read from storage,
+                    // as upstream does without ConsistentListFromCache.
+                    return self.list_from_storage(&request, None, None).await;
+                }
                 // Consistent read from cache (KEP-2340): wait for storage's current revision.
                 let current = self.shared.storage.current_revision().await?;
                 match self.shared.wait_fresh(current, self.shared.opts.freshness_timeout).await {

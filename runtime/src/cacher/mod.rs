@@ -319,6 +319,7 @@ impl CacherError {
                 StorageError::FutureRevision { .. } => 504,
                 StorageError::TooLarge { .. } => 413,
                 StorageError::Unavailable(_) => 503,
+                StorageError::Encoding(_) => 500,
             },
         }
     }
@@ -354,7 +355,9 @@ impl CacherError {
             CacherError::Storage(StorageError::TooLarge { .. }) => {
                 Status::failure(413, "RequestEntityTooLarge", self.to_string())
             }
-            CacherError::Decode { .. } => Status::failure(500, "InternalError", self.to_string()),
+            CacherError::Decode { .. } | CacherError::Storage(StorageError::Encoding(_)) => {
+                Status::failure(500, "InternalError", self.to_string())
+            }
         }
     }
 }

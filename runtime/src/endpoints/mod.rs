@@ -49,6 +49,9 @@ impl Default for VersionInfo {
     }
 }
 
+/// How long the `etcd` health check waits for storage (kube-apiserver's `--etcd-healthcheck-timeout`).
+const ETCD_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The API server: the registry plus what discovery and OpenAPI serve.
 pub struct ApiServer {
     registry: Arc<Registry>,
@@ -210,7 +213,12 @@ impl ApiServer {
 
     async fn check(&self, name: &str) -> Result<(), String> {
         match name {
-            "etcd" => self.registry.storage().current_revision().await.map(|_| ()).map_err(|e| e.to_string()),
+            // Upstream's --etcd-healthcheck-timeout default: a storage that does not answer in
+            // time is unhealthy (a hanging check would hang /readyz).
+            "etcd" => match tokio::time::timeout(ETCD_CHECK_TIMEOUT, self.registry.storage().current_revision()).await {
+                Ok(r) => r.map(|_| ()).map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer from storage within {ETCD_CHECK_TIMEOUT:?}")),
+            },
             "shutdown" if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) => {
                 Err("process is shutting down".into())
             }

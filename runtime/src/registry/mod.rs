@@ -19,6 +19,7 @@ pub use strategy::Strategy;
 
 use crate::apimachinery::KindInfo;
 use crate::cacher::{CacheMode, Cacher, CacherOptions, JsonCodec, ListWatch, Passthrough, WatchCacheConfig};
+use crate::storage::codec::{MediaType, ObjectCodec, Transcoded};
 use crate::storage::keys::KeyLayout;
 use crate::storage::Storage;
 
@@ -38,8 +39,12 @@ impl Registry {
         storage: Arc<dyn Storage>,
         layout: &KeyLayout,
         cache: &WatchCacheConfig,
+        media: MediaType,
     ) -> Result<Arc<Registry>, ApiError> {
+        // Each kind sees storage through its codec (`--storage-media-type`): JSON in and out.
+        let kind_storage = |info: &'static KindInfo| Transcoded::wrap(storage.clone(), ObjectCodec::new(media, info.schema));
         let list_watch = |info: &'static KindInfo| -> (Arc<dyn ListWatch>, String) {
+            let storage = kind_storage(info);
             let prefix = layout.resource_prefix(info.group, info.plural);
             let codec = Arc::new(JsonCodec::new(info.selectable_fields));
             let lw: Arc<dyn ListWatch> = match cache.mode(&info.group_resource()) {
@@ -55,11 +60,11 @@ impl Registry {
         let ns_info = kinds.iter().copied().find(|k| k.group.is_empty() && k.plural == "namespaces" && k.served);
         let namespaces = ns_info.map(|info| {
             let (lw, prefix) = list_watch(info);
-            Arc::new(Store::new(info, storage.clone(), lw, prefix, None))
+            Arc::new(Store::new(info, kind_storage(info), lw, prefix, None))
         });
-        let lookup = namespaces.as_ref().map(|ns| NamespaceLookup {
+        let lookup = namespaces.as_ref().zip(ns_info).map(|(ns, info)| NamespaceLookup {
             lw: ns.list_watch().clone(),
-            storage: storage.clone(),
+            storage: kind_storage(info),
             prefix: ns.prefix().to_string(),
         });
         let mut stores = BTreeMap::new();
@@ -69,7 +74,7 @@ impl Registry {
                 _ => {
                     let (lw, prefix) = list_watch(info);
                     let lookup = if info.namespaced() { lookup.clone() } else { None };
-                    Arc::new(Store::new(info, storage.clone(), lw, prefix, lookup))
+                    Arc::new(Store::new(info, kind_storage(info), lw, prefix, lookup))
                 }
             };
             stores.insert((info.group, info.version, info.plural), store);

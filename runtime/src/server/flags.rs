@@ -9,6 +9,7 @@ use clap::{ArgAction, Parser};
 
 use super::ServeError;
 use crate::cacher::WatchCacheConfig;
+use crate::storage::codec::MediaType;
 use crate::storage::embedded::DEFAULT_DATA_DIR;
 
 /// The apiserver's command line.
@@ -24,6 +25,27 @@ pub struct Flags {
     /// Directory of the embedded store and the generated kubeconfig.
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// etcd client URLs, comma separated (`https://` with --etcd-cafile): serve from etcd instead of
+    /// the embedded store.
+    #[arg(long, default_value = "")]
+    pub etcd_servers: String,
+    /// Storage backend: `etcd3` (needs --etcd-servers) or `embedded`; unset: etcd3 when
+    /// --etcd-servers is given, else embedded.
+    #[arg(long, default_value = "")]
+    pub storage_backend: String,
+    /// CA file verifying the etcd servers (https).
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+    /// Client certificate presented to etcd (with --etcd-keyfile).
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+    /// Client key for --etcd-certfile.
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
+    /// Media type objects are stored in: application/vnd.kubernetes.protobuf, application/json or
+    /// application/yaml (custom resources are always JSON under protobuf).
+    #[arg(long, default_value = "application/vnd.kubernetes.protobuf")]
+    pub storage_media_type: String,
     /// Prefix of every storage key.
     #[arg(long, default_value = "/registry")]
     pub etcd_prefix: String,
@@ -45,10 +67,6 @@ pub struct Flags {
 
     // Recognised but not available yet: refused at start-up with the reason.
     #[arg(long, hide = true)]
-    etcd_servers: Option<String>,
-    #[arg(long, hide = true)]
-    storage_backend: Option<String>,
-    #[arg(long, hide = true)]
     secure_port: Option<String>,
     #[arg(long, hide = true)]
     tls_cert_file: Option<String>,
@@ -66,8 +84,15 @@ pub struct Flags {
     disable_admission_plugins: Option<String>,
     #[arg(long, hide = true)]
     service_account_issuer: Option<String>,
-    #[arg(long, hide = true)]
-    storage_media_type: Option<String>,
+}
+
+/// Which storage backend the flags choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store in `--data-dir`.
+    Embedded,
+    /// etcd3 at these client URLs.
+    Etcd3(Vec<String>),
 }
 
 impl Flags {
@@ -88,10 +113,7 @@ impl Flags {
 
     /// Refuses flags kapi cannot honour yet and values it cannot use.
     pub fn check(&self) -> Result<(), ServeError> {
-        let pending: [(&str, &Option<String>, &str); 12] = [
-            ("--etcd-servers", &self.etcd_servers, "the etcd3 backend has not landed yet; kapi serves from its embedded store"),
-            ("--storage-backend", &self.storage_backend, "only the embedded store is available yet"),
-            ("--storage-media-type", &self.storage_media_type, "the embedded store keeps JSON; media types come with the etcd3 backend"),
+        let pending: [(&str, &Option<String>, &str); 9] = [
             ("--secure-port", &self.secure_port, "HTTPS serving has not landed yet; use --insecure-port on loopback"),
             ("--tls-cert-file", &self.tls_cert_file, "HTTPS serving has not landed yet"),
             ("--tls-private-key-file", &self.tls_private_key_file, "HTTPS serving has not landed yet"),
@@ -120,7 +142,50 @@ impl Flags {
         }
         self.compaction_interval()?;
         self.watch_cache_config()?;
+        self.backend()?;
+        self.media_type()?;
         Ok(())
+    }
+
+    /// `--storage-backend` and `--etcd-servers`.
+    pub fn backend(&self) -> Result<Backend, ServeError> {
+        let servers: Vec<String> =
+            self.etcd_servers.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        for s in &servers {
+            if !(s.starts_with("http://") || s.starts_with("https://")) {
+                return Err(ServeError::Flag(format!(
+                    "--etcd-servers: {s:?} is not a URL: give etcd client URLs such as http://127.0.0.1:2379"
+                )));
+            }
+            if s.starts_with("https://") && self.etcd_cafile.is_none() {
+                return Err(ServeError::Flag(format!(
+                    "--etcd-servers: {s} is https: --etcd-cafile must name the CA that signed etcd's certificate"
+                )));
+            }
+        }
+        if self.etcd_certfile.is_some() != self.etcd_keyfile.is_some() {
+            return Err(ServeError::Flag("--etcd-certfile and --etcd-keyfile must be given together".into()));
+        }
+        match self.storage_backend.as_str() {
+            "" if servers.is_empty() => Ok(Backend::Embedded),
+            "" | "etcd3" if !servers.is_empty() => Ok(Backend::Etcd3(servers)),
+            "etcd3" => Err(ServeError::Flag("--storage-backend=etcd3 needs --etcd-servers".into())),
+            "embedded" if servers.is_empty() => Ok(Backend::Embedded),
+            "embedded" => Err(ServeError::Flag(
+                "--storage-backend=embedded and --etcd-servers contradict each other: drop one".into(),
+            )),
+            "etcd2" => Err(ServeError::Flag(
+                "--storage-backend=etcd2 is not supported (Kubernetes removed etcd2 in 1.13): use etcd3".into(),
+            )),
+            other => Err(ServeError::Flag(format!(
+                "--storage-backend={other} is not supported: use etcd3 (with --etcd-servers) or embedded"
+            ))),
+        }
+    }
+
+    /// `--storage-media-type`.
+    pub fn media_type(&self) -> Result<MediaType, ServeError> {
+        MediaType::parse(&self.storage_media_type).map_err(|e| ServeError::Flag(format!("--storage-media-type: {e}")))
     }
 
     /// `--etcd-compaction-interval` as a duration.
@@ -150,9 +215,27 @@ mod tests {
         assert!(f.check().is_ok());
         let f = Flags::from_args(["--watch-cache=false", "--watch-cache-sizes", "pods#10"]).expect("parse");
         assert!(!f.watch_cache);
-        let f = Flags::from_args(["--etcd-servers=http://127.0.0.1:2379"]).expect("parse");
-        let e = f.check().expect_err("refused").to_string();
-        assert!(e.contains("--etcd-servers") && e.contains("embedded"), "{e}");
+        assert_eq!(f.backend().expect("backend"), Backend::Embedded);
+        assert_eq!(f.media_type().expect("media"), MediaType::Protobuf);
+        let f = Flags::from_args(["--etcd-servers=http://127.0.0.1:2379, http://127.0.0.1:22379"]).expect("parse");
+        assert_eq!(
+            f.backend().expect("etcd"),
+            Backend::Etcd3(vec!["http://127.0.0.1:2379".into(), "http://127.0.0.1:22379".into()])
+        );
+        for (args, needle) in [
+            (vec!["--storage-backend=etcd2", "--etcd-servers=http://a:1"], "etcd2"),
+            (vec!["--storage-backend=etcd3"], "needs --etcd-servers"),
+            (vec!["--etcd-servers=https://127.0.0.1:2379"], "--etcd-cafile"),
+            (vec!["--etcd-servers=127.0.0.1:2379"], "not a URL"),
+            (vec!["--etcd-servers=http://a:1", "--etcd-certfile=c"], "together"),
+            (vec!["--storage-media-type=text/plain"], "unsupported storage media type"),
+        ] {
+            let f = Flags::from_args(args.clone()).expect("parse");
+            let e = f.check().expect_err("refused").to_string();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+        let f = Flags::from_args(["--storage-media-type=application/json"]).expect("parse");
+        assert_eq!(f.media_type().expect("media"), MediaType::Json);
         let f = Flags::from_args(["--insecure-bind-address=0.0.0.0"]).expect("parse");
         assert!(f.check().expect_err("refused").to_string().contains("loopback"));
         let f = Flags::from_args(["--watch-cache-sizes=pods#x"]).expect("parse");

@@ -19,9 +19,10 @@ use crate::endpoints::openapi::{OpenApi, OpenApiDocs};
 use crate::endpoints::{status_response, ApiServer, Body, VersionInfo};
 use crate::registry::Registry;
 use crate::storage::embedded::{Embedded, EmbeddedOptions};
+use crate::storage::etcd3::{Etcd3, Etcd3Options};
 use crate::storage::keys::KeyLayout;
 use crate::storage::Storage;
-pub use flags::Flags;
+pub use flags::{Backend, Flags};
 
 /// Start-up failures (printed by the binary, which then exits non-zero).
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,9 @@ pub enum ServeError {
         /// Why.
         source: crate::storage::StorageError,
     },
+    /// etcd could not be reached or the connection could not be set up.
+    #[error("connecting to etcd: {0}")]
+    Etcd(String),
     /// The registry could not start.
     #[error("starting the registry: {0}")]
     Registry(String),
@@ -137,12 +141,10 @@ pub async fn start(generated: Generated, flags: Flags) -> Result<Running, ServeE
     flags.check()?;
     let data_dir = flags.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(|source| ServeError::Io { what: format!("creating {}", data_dir.display()), source })?;
-    let options = EmbeddedOptions { compaction_interval: flags.compaction_interval()?, ..EmbeddedOptions::default() };
-    let storage: Arc<dyn Storage> =
-        Embedded::open(&data_dir, options).map_err(|source| ServeError::Storage { dir: data_dir.clone(), source })?;
+    let storage = open_storage(&flags).await?;
     let layout = KeyLayout::new(&flags.etcd_prefix);
     let cache = flags.watch_cache_config()?;
-    let registry = Registry::start(generated.kinds, storage, &layout, &cache)
+    let registry = Registry::start(generated.kinds, storage, &layout, &cache, flags.media_type()?)
         .await
         .map_err(|e| ServeError::Registry(e.to_string()))?;
     let server = Arc::new(ApiServer::new(registry, OpenApi::new(generated.openapi), VersionInfo::default()));
@@ -157,6 +159,37 @@ pub async fn start(generated: Generated, flags: Flags) -> Result<Running, ServeE
     let (shutdown, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, server.clone(), limits, stopped));
     Ok(Running { addr, kubeconfig, server, shutdown, task })
+}
+
+/// The backend the flags choose: etcd3 (`--etcd-servers`) or the embedded store in `--data-dir`.
+async fn open_storage(flags: &Flags) -> Result<Arc<dyn Storage>, ServeError> {
+    let compaction_interval = flags.compaction_interval()?;
+    match flags.backend()? {
+        Backend::Embedded => {
+            let dir = flags.data_dir.clone();
+            let options = EmbeddedOptions { compaction_interval, ..EmbeddedOptions::default() };
+            let store = Embedded::open(&dir, options).map_err(|source| ServeError::Storage { dir, source })?;
+            Ok(store)
+        }
+        Backend::Etcd3(endpoints) => {
+            let options = Etcd3Options {
+                endpoints,
+                ca_file: flags.etcd_cafile.clone(),
+                cert_file: flags.etcd_certfile.clone(),
+                key_file: flags.etcd_keyfile.clone(),
+                compaction_interval,
+                ..Etcd3Options::default()
+            };
+            let etcd = Etcd3::connect(options).await.map_err(|e| ServeError::Etcd(e.to_string()))?;
+            if !etcd.progress_requests() {
+                eprintln!(
+                    "warning: etcd {} does not order requested watch progress with events (etcd-io/etcd#15220, fixed in 3.5.13 and 3.4.31): consistent lists are served from etcd instead of the watch cache",
+                    etcd.server_version()
+                );
+            }
+            Ok(etcd)
+        }
+    }
 }
 
 /// `--max-requests-inflight` and `--max-mutating-requests-inflight`.

@@ -153,19 +153,20 @@ pub fn encode_envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads a protobuf body as the JSON object upstream would serve: `apiVersion` and `kind` from the
+/// Reads a protobuf body as the JSON object upstream would serve: `kind` and `apiVersion` from the
 /// envelope (left out when the envelope has none), then the object's fields.
 pub fn decode_object(schema: &Schema, body: &[u8]) -> Result<Value, ProtoError> {
     let env = decode_envelope(body)?;
     let Value::Object(fields) = decode(schema, &env.raw)? else {
         return Err(ProtoError::Value { path: String::new(), message: "the schema is not an object".into() });
     };
+    // Go's JSON of a built-in object starts `{"kind":..,"apiVersion":..`.
     let mut out = Map::with_capacity(fields.len() + 2);
-    if !env.api_version.is_empty() {
-        out.insert("apiVersion".into(), Value::String(env.api_version));
-    }
     if !env.kind.is_empty() {
         out.insert("kind".into(), Value::String(env.kind));
+    }
+    if !env.api_version.is_empty() {
+        out.insert("apiVersion".into(), Value::String(env.api_version));
     }
     for (k, v) in fields {
         out.entry(k).or_insert(v);
