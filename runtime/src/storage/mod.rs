@@ -95,8 +95,9 @@ pub enum WatchItem {
 
 /// A watch stream: items in revision order; ends with `Err(Expired)` if the watcher fell behind
 /// compaction, or when the store shuts down. A backend also ends (without an error item) the
-/// stream of a consumer that falls further behind than its buffer allows, rather than stall
-/// writers; the consumer re-watches from the last revision it saw.
+/// stream of a consumer that falls further behind than its buffer allows (etcd3: for longer than a
+/// short grace, as etcd delivers in bursts), rather than stall writers; the consumer re-watches
+/// from the last revision it saw.
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchItem, StorageError>> + Send>>;
 
 /// Storage failures. The HTTP edge maps them to Kubernetes `Status` codes.

@@ -4,4 +4,5 @@
 mod bench;
 mod crash;
 mod embedded_conformance;
+mod etcd34_conformance;
 mod etcd_conformance;
