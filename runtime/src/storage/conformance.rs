@@ -143,6 +143,7 @@ impl EtcdFixture {
             watch_buffer: 64,
             watch_stall_timeout: Duration::from_millis(100),
             request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
             watch_retry_for: Duration::from_secs(20),
         }
     }

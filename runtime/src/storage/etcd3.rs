@@ -61,8 +61,10 @@ pub struct Etcd3Options {
     pub watch_buffer: usize,
     /// ...once its buffer has stayed full this long.
     pub watch_stall_timeout: Duration,
-    /// Deadline of one request (and of connecting at start-up).
+    /// Deadline of one request.
     pub request_timeout: Duration,
+    /// How long start-up keeps trying to reach etcd.
+    pub connect_timeout: Duration,
     /// How long a broken watch keeps re-opening before its stream ends with an error.
     pub watch_retry_for: Duration,
 }
@@ -79,6 +81,7 @@ impl Default for Etcd3Options {
             watch_buffer: 16 * 1024,
             watch_stall_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
             watch_retry_for: Duration::from_secs(60),
         }
     }
@@ -127,7 +130,7 @@ impl Etcd3 {
         if let Some(tls) = tls_options(&opts)? {
             connect = connect.with_tls(tls);
         }
-        let deadline = Instant::now() + opts.request_timeout;
+        let deadline = Instant::now() + opts.connect_timeout;
         let endpoints = opts.endpoints.join(",");
         let (client, version) = loop {
             let attempt = async {
@@ -137,8 +140,8 @@ impl Etcd3 {
             };
             match tokio::time::timeout(Duration::from_secs(5), attempt).await {
                 Ok(Ok(done)) => break done,
-                Ok(Err(e)) if Instant::now() >= deadline => {
-                    return Err(StorageError::Unavailable(format!("cannot reach etcd at {endpoints}: {e}")))
+                Ok(Err(e)) if Instant::now() >= deadline || refused_for_good(&e) => {
+                    return Err(StorageError::Unavailable(format!("cannot reach etcd at {endpoints}: {}", chain(&e))))
                 }
                 Err(_) if Instant::now() >= deadline => {
                     return Err(StorageError::Unavailable(format!("cannot reach etcd at {endpoints}: timed out")))
@@ -328,10 +331,36 @@ fn transient(e: &etcd_client::Error) -> bool {
     }
 }
 
+/// An error and its causes (`transport error: ... : tls handshake eof`).
+fn chain(e: &etcd_client::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Failures retrying will not fix: TLS and authentication problems.
+fn refused_for_good(e: &etcd_client::Error) -> bool {
+    if let etcd_client::Error::GRpcStatus(s) = e {
+        if matches!(s.code(), tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) {
+            return true;
+        }
+    }
+    let text = chain(e).to_lowercase();
+    ["certificate", "handshake", "tls", "unknown ca", "invalid peer"].iter().any(|w| text.contains(w))
+}
+
 fn unavailable(e: &etcd_client::Error) -> StorageError {
     let text = match e {
         etcd_client::Error::GRpcStatus(s) => format!("etcd: {} ({:?})", s.message(), s.code()),
-        other => format!("etcd: {other}"),
+        other => format!("etcd: {}", chain(other)),
     };
     StorageError::Unavailable(text)
 }

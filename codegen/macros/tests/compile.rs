@@ -1,4 +1,5 @@
-//! Compile tests (trybuild, one run so builds don't race): `cargo xtask new-kind example.com/v1 Widget`
+//! Compile tests of include_schemas! (trybuild, one run so builds don't race; here in kapi-macros, whose
+//! few dev-dependencies keep trybuild's separate build small): `cargo xtask new-kind example.com/v1 Widget`
 //! → `cargo xtask generate` → build gives a typed Widget; fixture schemas compile into typed, validated
 //! kinds; bad schemas fail the build with every error located.
 
@@ -7,7 +8,7 @@ use std::process::Command;
 
 fn xtask(args: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(cargo)
         .current_dir(&root)
         .args(["run", "-q", "-p", "xtask", "--"])
