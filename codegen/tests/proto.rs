@@ -2,7 +2,7 @@
 //! fields without `x-kapi-proto`, and a snapshot of a small fixture.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kapi_codegen::emit::proto::{self, ParsedField, ParsedFile};
 use kapi_codegen::emit::GeneratedFile;

@@ -8,11 +8,13 @@ pub mod etcd;
 pub mod kubectl;
 pub mod server;
 pub mod tools;
+pub mod watch;
 
-pub use etcd::Etcd;
+pub use etcd::{EtcdCluster, EtcdOptions};
 pub use kubectl::kubectl;
 pub use server::Server;
 pub use tools::tool;
+pub use watch::Watcher;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A running `apiserver` process on the embedded store; killed on drop.
+/// A running `apiserver` process (on its embedded store in a fresh data dir, or on etcd when given
+/// `--etcd-servers`); killed on drop.
 pub struct Server {
     child: Child,
     port: u16,
@@ -162,6 +163,19 @@ impl Server {
         request(&format!("{}{path}", self.url()), method, headers, body)
     }
 
+    /// `POST path` with a JSON body, giving up after `timeout` (then the reply has status 0 and the
+    /// error as its body, like any transport error).
+    pub fn post_json_within(&self, path: &str, body: &Value, timeout: Duration) -> Reply {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        request_within(
+            &format!("{}{path}", self.url()),
+            "POST",
+            &[("content-type", "application/json")],
+            Some(&bytes),
+            timeout,
+        )
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], None)
@@ -172,6 +186,67 @@ impl Server {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         self.request("POST", path, &[("content-type", "application/json")], Some(&bytes))
     }
+
+    /// `PUT path` with a JSON body.
+    pub fn put_json(&self, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.request("PUT", path, &[("content-type", "application/json")], Some(&bytes))
+    }
+
+    /// Runs the apiserver with `args` (besides `--insecure-port` and `--data-dir`, as
+    /// [`Server::start`]) expecting it to refuse to start: waits up to `within` for it to exit and
+    /// returns how it exited and its output. Panics if it becomes ready or is still running then.
+    pub fn start_failure(args: &[&str], within: Duration) -> StartFailure {
+        let dir = tempfile::Builder::new().prefix("kapi-server-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let bin = crate::cargo_bin("apiserver");
+        let port = crate::free_port();
+        let log = dir.path().join(format!("apiserver-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
+        let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
+        let started = Instant::now();
+        let mut child = Command::new(&bin)
+            .arg(format!("--insecure-port={port}"))
+            .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(err_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    return StartFailure { status, output: crate::tail(&log, 200), elapsed: started.elapsed() };
+                }
+                Ok(None) => {}
+                Err(e) => panic!("waiting for the apiserver: {e}"),
+            }
+            let ready = request(&url, "GET", &[], None).status == 200;
+            if ready || started.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                let what = if ready { "became ready" } else { "was still running" };
+                panic!(
+                    "apiserver {args:?} {what} after {:?}; it should have refused to start. Its output:\n{}",
+                    started.elapsed(),
+                    crate::tail(&log, 40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// How an apiserver that refused to start ended ([`Server::start_failure`]).
+#[derive(Debug)]
+pub struct StartFailure {
+    /// Its exit status.
+    pub status: std::process::ExitStatus,
+    /// Its stdout and stderr (the last 200 lines).
+    pub output: String,
+    /// From spawning it to its exit.
+    pub elapsed: Duration,
 }
 
 impl Drop for Server {
@@ -181,11 +256,16 @@ impl Drop for Server {
     }
 }
 
-/// One HTTP request (HTTP status codes are answers here, not errors).
+/// One HTTP request (HTTP status codes are answers here, not errors), given 60 s.
 pub fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    request_within(url, method, headers, body, Duration::from_secs(60))
+}
+
+/// [`request`] with its own deadline: past `timeout` the reply has status 0 and the error as body.
+pub fn request_within(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>, timeout: Duration) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_global(Some(timeout))
         .build()
         .into();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);

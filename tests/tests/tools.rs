@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use kapi_tests::tools::{pinned_version, tool, tool_in};
-use kapi_tests::{kubectl, Etcd};
+use kapi_tests::{kubectl, EtcdCluster, EtcdOptions};
 
 fn stdout(out: &Output, what: &str) -> String {
     assert!(
@@ -25,14 +25,23 @@ fn run(program: &std::path::Path, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("running {} {args:?}: {e}", program.display()))
 }
 
+/// A single-member cluster of the runtime's etcd harness, which every etcd test here uses.
+fn one_member() -> EtcdCluster {
+    EtcdCluster::start(EtcdOptions::default())
+}
+
 #[test]
 fn etcd_serves_put_and_get() {
-    let etcd = Etcd::start();
-    assert!(etcd.is_healthy());
+    let etcd = one_member();
+    assert_eq!(etcd.member_count(), 1);
+    assert!(etcd.is_running(0));
+    let health = etcd.etcdctl(&["endpoint", "health"]);
+    // etcdctl prints the health line on stderr.
+    assert!(health.status.success(), "{}", String::from_utf8_lossy(&health.stderr));
     assert!(
-        etcd.endpoint().starts_with("http://127.0.0.1:"),
+        etcd.endpoints().starts_with("http://127.0.0.1:"),
         "{}",
-        etcd.endpoint()
+        etcd.endpoints()
     );
 
     let put = etcd.etcdctl(&["put", "/registry/kapi-test/key", "hello etcd"]);
@@ -56,9 +65,18 @@ fn etcd_serves_put_and_get() {
 
 #[test]
 fn etcd_is_stopped_and_cleaned_up_on_drop() {
-    let etcd = Etcd::start();
-    let (dir, port) = (etcd.dir().to_path_buf(), etcd.client_port());
-    assert!(dir.join("data").is_dir());
+    let etcd = one_member();
+    let dir = etcd.dir().to_path_buf();
+    let port: u16 = etcd.client_urls()[0]
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port in the client URL");
+    assert!(dir.join("m0.etcd").is_dir(), "no data dir in {}", dir.display());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "etcd does not listen on {port}"
+    );
     drop(etcd);
     assert!(!dir.exists(), "{} was not removed", dir.display());
     assert!(
@@ -69,8 +87,9 @@ fn etcd_is_stopped_and_cleaned_up_on_drop() {
 
 #[test]
 fn two_etcds_run_side_by_side() {
-    let (a, b) = (Etcd::start(), Etcd::start());
-    assert_ne!(a.endpoint(), b.endpoint());
+    let (a, b) = (one_member(), one_member());
+    assert_ne!(a.endpoints(), b.endpoints());
+    assert_ne!(a.dir(), b.dir());
     stdout(&a.etcdctl(&["put", "k", "a"]), "put a");
     stdout(&b.etcdctl(&["put", "k", "b"]), "put b");
     assert_eq!(
@@ -90,6 +109,14 @@ fn etcd_binaries_report_the_pinned_version() {
     assert!(out.contains(&format!("etcd Version: {want}\n")), "{out}");
     let out = stdout(&run(&tool("etcdctl"), &["version"]), "etcdctl version");
     assert!(out.contains(&format!("etcdctl version: {want}\n")), "{out}");
+    // The runtime's etcd harness runs these same binaries.
+    for name in ["etcd", "etcdctl"] {
+        let ours = tool(name).canonicalize().expect("canonical tool path");
+        let harness = kapi_runtime::storage::etcd_process::tool(name)
+            .canonicalize()
+            .expect("canonical tool path");
+        assert_eq!(ours, harness, "{name}");
+    }
 }
 
 #[test]

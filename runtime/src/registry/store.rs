@@ -475,9 +475,11 @@ impl Store {
             }
             None
         } else {
+            // Upstream checks the precondition first: a stale resourceVersion is a conflict even
+            // when the write would change nothing.
             match meta.resource_version.parse::<Revision>() {
-                Ok(rv) => Some(rv),
-                Err(_) => return Err(ApiError::conflict(self.target(&meta.name))),
+                Ok(rv) if old_meta.resource_version.parse::<Revision>().ok() == Some(rv) => Some(rv),
+                _ => return Err(ApiError::conflict(self.target(&meta.name))),
             }
         };
         // System fields stay as they are.

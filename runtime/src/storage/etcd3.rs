@@ -199,6 +199,26 @@ impl Etcd3 {
         }
     }
 
+    /// A write, retried only when the request cannot have reached etcd (connecting to the member the
+    /// balancer picked failed: it is down), so another member gets it. Any other failure is
+    /// ambiguous — the write may have been applied — and is returned.
+    async fn write<T, F, Fut>(&self, mut op: F) -> Result<T, etcd_client::Error>
+    where
+        F: FnMut(KvClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match self.call(op(self.kv())).await {
+                Err(e) if attempt < 20 && never_sent(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Maps an etcd error of a read at `requested` (None: now).
     async fn read_error(&self, e: etcd_client::Error, requested: Option<Revision>) -> StorageError {
         match (classify(&e), requested) {
@@ -331,6 +351,20 @@ fn transient(e: &etcd_client::Error) -> bool {
     }
 }
 
+/// Whether a request failed before it was sent: the connection to the chosen member could not be
+/// made.
+fn never_sent(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(s) if s.code() == tonic::Code::Unavailable => {
+            let text = chain(e).to_lowercase();
+            ["tcp connect error", "connection refused", "error trying to connect", "dns error"]
+                .iter()
+                .any(|w| text.contains(w))
+        }
+        _ => false,
+    }
+}
+
 /// An error and its causes (`transport error: ... : tls handshake eof`).
 fn chain(e: &etcd_client::Error) -> String {
     let mut text = e.to_string();
@@ -440,7 +474,13 @@ impl Storage for Etcd3 {
         let txn = Txn::new()
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value.to_vec(), None)]);
-        let resp = self.call(self.kv().txn(txn)).await.map_err(|e| Etcd3::write_error(key, len, &e))?;
+        let resp = self
+            .write(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
+            .await
+            .map_err(|e| Etcd3::write_error(key, len, &e))?;
         if !resp.succeeded() {
             return Err(StorageError::AlreadyExists { key: key.to_owned() });
         }
@@ -457,7 +497,13 @@ impl Storage for Etcd3 {
             ])
             .and_then([TxnOp::put(key, value.to_vec(), None)])
             .or_else([TxnOp::get(key, Some(GetOptions::new().with_keys_only()))]);
-        let resp = self.call(self.kv().txn(txn)).await.map_err(|e| Etcd3::write_error(key, len, &e))?;
+        let resp = self
+            .write(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
+            .await
+            .map_err(|e| Etcd3::write_error(key, len, &e))?;
         if resp.succeeded() {
             return Ok(header_revision(resp.header()));
         }
@@ -476,7 +522,13 @@ impl Storage for Etcd3 {
             .when(when)
             .and_then([TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()))])
             .or_else([TxnOp::get(key, Some(GetOptions::new().with_keys_only()))]);
-        let resp = self.call(self.kv().txn(txn)).await.map_err(|e| unavailable(&e))?;
+        let resp = self
+            .write(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
+            .await
+            .map_err(|e| unavailable(&e))?;
         if !resp.succeeded() {
             return match (Etcd3::failure_kv(&resp), expected) {
                 (Some(kv), Some(expected)) => {
