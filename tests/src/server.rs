@@ -65,18 +65,7 @@ impl Server {
         let mut last_log = String::new();
         for _attempt in 0..3 {
             let port = crate::free_port();
-            let log = dir.path().join(format!("apiserver-{port}.log"));
-            let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-            let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
-            let child = Command::new(&bin)
-                .arg(format!("--insecure-port={port}"))
-                .arg(format!("--data-dir={}", dir.path().join("data").display()))
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(log_file)
-                .stderr(err_file)
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+            let (child, log) = spawn(&bin, dir.path(), port, args);
             let mut server = Server { child, port, dir, log };
             if server.wait_ready(Duration::from_secs(60)) {
                 return server;
@@ -200,19 +189,8 @@ impl Server {
         let dir = tempfile::Builder::new().prefix("kapi-server-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let bin = crate::cargo_bin("apiserver");
         let port = crate::free_port();
-        let log = dir.path().join(format!("apiserver-{port}.log"));
-        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-        let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
         let started = Instant::now();
-        let mut child = Command::new(&bin)
-            .arg(format!("--insecure-port={port}"))
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(err_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let (mut child, log) = spawn(&bin, dir.path(), port, args);
         let url = format!("http://127.0.0.1:{port}/readyz");
         loop {
             match child.try_wait() {
@@ -256,6 +234,23 @@ impl Drop for Server {
     }
 }
 
+
+/// Runs the apiserver binary on `port` with its data in `dir/data`, output to `dir/apiserver-<port>.log`.
+fn spawn(bin: &Path, dir: &Path, port: u16, args: &[&str]) -> (Child, PathBuf) {
+    let log = dir.join(format!("apiserver-{port}.log"));
+    let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
+    let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
+    let child = Command::new(bin)
+        .arg(format!("--insecure-port={port}"))
+        .arg(format!("--data-dir={}", dir.join("data").display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(err_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+    (child, log)
+}
 /// One HTTP request (HTTP status codes are answers here, not errors), given 60 s.
 pub fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
     request_within(url, method, headers, body, Duration::from_secs(60))

@@ -421,15 +421,20 @@ fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> 
         .unwrap_or(false);
 
     // End-to-end tests run the apiserver binary from the target dir (kapi_tests::cargo_bin); cargo
-    // only builds a package's binaries for its own integration tests, so build it here.
-    let mut build = Command::new(&cargo);
-    build.args(["build", "-p", "apiserver", "--bin", "apiserver"]);
-    if args.iter().take_while(|a| *a != "--").any(|a| a == "--release") {
-        build.arg("--release");
-    }
-    let built = build.status().context("building the apiserver binary")?;
-    if !built.success() {
-        return Ok(built);
+    // only builds a package's binaries for its own integration tests. A workspace run builds it for
+    // generated/apiserver/tests, with the test build's features; a run of chosen packages may not,
+    // so build it here then (a separate build of different features would compile the runtime and
+    // the generated crate twice).
+    if selects_packages(args) {
+        let mut build = Command::new(&cargo);
+        build.args(["build", "-p", "apiserver", "--bin", "apiserver"]);
+        if args.iter().take_while(|a| *a != "--").any(|a| a == "--release") {
+            build.arg("--release");
+        }
+        let built = build.status().context("building the apiserver binary")?;
+        if !built.success() {
+            return Ok(built);
+        }
     }
 
     let mut cmd = Command::new(&cargo);

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [api|etcd] [--quick]`: starts a release apiserver and measures it with a load
+//! `cargo xtask bench [api|etcd] [--quick]` (which runs this binary in release): starts a release apiserver and measures it with a load
 //! generator in this process (blocking HTTP/1.1 keep-alive clients, one per thread). With no section
 //! named, every section runs.
 //!
@@ -25,7 +25,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    run(&kapi_tests::project_root(), &args)
+}
+
+fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut sections = Vec::new();
     for arg in args {

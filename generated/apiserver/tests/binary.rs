@@ -1,0 +1,41 @@
+//! The generated binary starts and speaks kube-apiserver's flags. Being an integration test of this
+//! package, it also makes `cargo test --workspace` build the `apiserver` binary with the test build's
+//! features, the one the end-to-end suites run (so `cargo xtask test` need not build it separately).
+
+use std::process::Command;
+
+fn apiserver(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver")).args(args).output().expect("run the apiserver binary")
+}
+
+#[test]
+fn help_lists_kube_apiserver_flags() {
+    let out = apiserver(&["--help"]);
+    assert!(out.status.success(), "--help failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--etcd-servers",
+        "--etcd-prefix",
+        "--etcd-cafile",
+        "--storage-backend",
+        "--storage-media-type",
+        "--etcd-compaction-interval",
+        "--watch-cache-sizes",
+        "--max-mutating-requests-inflight",
+    ] {
+        assert!(text.contains(flag), "--help does not list {flag}:\n{text}");
+    }
+}
+
+#[test]
+fn refuses_what_it_cannot_honour() {
+    for (args, needle) in [
+        (&["--storage-backend=etcd2"][..], "etcd2"),
+        (&["--storage-media-type=application/cbor"][..], "unsupported storage media type"),
+    ] {
+        let out = apiserver(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
