@@ -264,6 +264,14 @@ impl Etcd3 {
         }
     }
 
+    /// The version (etcd's per-key write count) of the key a transaction's failure branch read.
+    fn failure_kv_version(resp: &etcd_client::TxnResponse) -> Option<i64> {
+        resp.op_responses().into_iter().find_map(|r| match r {
+            TxnOpResponse::Get(g) => g.kvs().first().map(|kv| kv.version()),
+            _ => None,
+        })
+    }
+
     /// The first key-value of a transaction's failure branch (its `get`), if any.
     fn failure_kv(resp: &etcd_client::TxnResponse) -> Option<KeyValue> {
         resp.op_responses().into_iter().find_map(|r| match r {
@@ -815,15 +823,6 @@ async fn compactor(mut kv: KvClient, interval: Duration, compacted: Arc<AtomicI6
             compacted.fetch_max(rev, Ordering::AcqRel);
         }
         rev = current;
-    }
-}
-
-impl Etcd3 {
-    fn failure_kv_version(resp: &etcd_client::TxnResponse) -> Option<i64> {
-        resp.op_responses().into_iter().find_map(|r| match r {
-            TxnOpResponse::Get(g) => g.kvs().first().map(|kv| kv.version()),
-            _ => None,
-        })
     }
 }
 
