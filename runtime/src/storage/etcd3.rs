@@ -182,27 +182,34 @@ impl Etcd3 {
 
     /// A read, retried a few times on transient failures (reads are idempotent; a member that
     /// just died is skipped by the balancer on the next attempt).
-    async fn read<T, F, Fut>(&self, mut op: F) -> Result<T, etcd_client::Error>
+    async fn read<T, F, Fut>(&self, op: F) -> Result<T, etcd_client::Error>
     where
         F: FnMut(KvClient) -> Fut,
         Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
     {
-        let mut attempt = 0;
-        loop {
-            match self.call(op(self.kv())).await {
-                Err(e) if attempt < 5 && transient(&e) => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                }
-                other => return other,
-            }
-        }
+        self.retrying(op, 5, transient, |attempt| Duration::from_millis(50 << attempt)).await
     }
 
     /// A write, retried only when the request cannot have reached etcd (connecting to the member the
     /// balancer picked failed: it is down), so another member gets it. Any other failure is
     /// ambiguous — the write may have been applied — and is returned.
-    async fn write<T, F, Fut>(&self, mut op: F) -> Result<T, etcd_client::Error>
+    async fn write<T, F, Fut>(&self, op: F) -> Result<T, etcd_client::Error>
+    where
+        F: FnMut(KvClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        self.retrying(op, 20, never_sent, |attempt| Duration::from_millis(5 * attempt)).await
+    }
+
+    /// Runs `op` with the request deadline, again (up to `max` more times, pausing `pause(n)`)
+    /// while it fails with an error `retry` accepts.
+    async fn retrying<T, F, Fut>(
+        &self,
+        mut op: F,
+        max: u64,
+        retry: fn(&etcd_client::Error) -> bool,
+        pause: fn(u64) -> Duration,
+    ) -> Result<T, etcd_client::Error>
     where
         F: FnMut(KvClient) -> Fut,
         Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
@@ -210,9 +217,9 @@ impl Etcd3 {
         let mut attempt = 0;
         loop {
             match self.call(op(self.kv())).await {
-                Err(e) if attempt < 20 && never_sent(&e) => {
+                Err(e) if attempt < max && retry(&e) => {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                    tokio::time::sleep(pause(attempt)).await;
                 }
                 other => return other,
             }
