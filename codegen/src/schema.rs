@@ -64,6 +64,10 @@ pub struct CrdSpec {
     /// Named strategy hook in kapi-runtime for semantics a schema cannot say.
     #[serde(rename = "x-kapi-strategy", default, skip_serializing_if = "Option::is_none")]
     pub x_kapi_strategy: Option<String>,
+    /// The only verbs the resource serves, when not the ordinary full set. `[create]`: a create-only,
+    /// never-stored resource (SubjectAccessReview, TokenReview): no store, no list/watch, no list kind.
+    #[serde(rename = "x-kapi-verbs", default, skip_serializing_if = "Vec::is_empty")]
+    pub x_kapi_verbs: Vec<String>,
 }
 
 /// `Namespaced` or `Cluster`.

@@ -5,6 +5,7 @@
 //! works generically from there.
 
 pub mod apimachinery;
+pub mod auth;
 pub mod cacher;
 pub mod endpoints;
 pub mod registry;

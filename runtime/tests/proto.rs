@@ -161,7 +161,14 @@ impl Checker<'_> {
                 true
             }
             (ProtoType::Implied, Type::Any) => message(".runtime.RawExtension") || s.int_or_string && message(".intstr.IntOrString"),
-            (ProtoType::Implied, Type::Array(_) | Type::Map(_)) => panic!("{at}: nested containers need a wrapper message"),
+            // A nested array or map: a wrapper message `{items = 1}` (upstream's `ExtraValue`).
+            (ProtoType::Implied, Type::Array(_) | Type::Map(_)) => {
+                assert_eq!(f.r#type(), PType::Message, "{at}: nested containers need a wrapper message");
+                let wrapper = self.d.get(f.type_name()).clone();
+                let items = field(&wrapper, 1, f.type_name());
+                self.value(s, &items, &format!("{at}[]"));
+                true
+            }
         };
         assert!(ok, "{at}: schema {:?}/{:?} (format {:?}) but field {} is {:?} {}", s.proto.ty, s.ty, s.format, f.name(), f.r#type(), f.type_name());
     }

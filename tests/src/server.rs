@@ -1,20 +1,172 @@
 //! Running the real apiserver binary: a fresh data dir per server, readiness wait, its kubeconfig,
-//! and a small HTTP client for raw requests.
+//! and a small HTTPS client for raw requests as the admin (the kubeconfig's client certificate) or
+//! another identity.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use serde_json::Value;
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
 /// A running `apiserver` process (on its embedded store in a fresh data dir, or on etcd when given
-/// `--etcd-servers`); killed on drop.
+/// `--etcd-servers`), serving HTTPS on a free loopback port; killed on drop.
 pub struct Server {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
     log: PathBuf,
+    credentials: OnceLock<Credentials>,
+}
+
+/// Who a request is sent as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// The admin of the generated kubeconfig (its client certificate: kubernetes-admin in
+    /// system:masters).
+    Admin,
+    /// No credentials at all.
+    Anonymous,
+    /// `Authorization: Bearer <token>`, no client certificate.
+    Bearer(String),
+    /// A client certificate (PEM chain, leaf first) and its PEM key.
+    ClientCert {
+        /// The certificate chain.
+        cert_pem: String,
+        /// The private key.
+        key_pem: String,
+    },
+}
+
+/// What the generated kubeconfig says about reaching the server: the CA that verifies it and the
+/// admin's client certificate (either may be missing, e.g. with a user-given `--client-ca-file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// PEM CA bundle (`certificate-authority-data`).
+    pub ca_pem: Option<String>,
+    /// PEM client certificate (`client-certificate-data`).
+    pub cert_pem: Option<String>,
+    /// PEM client key (`client-key-data`).
+    pub key_pem: Option<String>,
+}
+
+impl Credentials {
+    /// Reads a kubeconfig written by the apiserver (its first cluster and user).
+    pub fn from_kubeconfig(path: &Path) -> Result<Credentials, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| format!("{} is not YAML: {e}", path.display()))?;
+        let data = |section: &str, inner: &str, field: &str| -> Result<Option<String>, String> {
+            let Some(encoded) = doc[section][0][inner][field].as_str() else { return Ok(None) };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format!("{field} in {}: {e}", path.display()))?;
+            String::from_utf8(bytes).map(Some).map_err(|e| format!("{field} in {}: {e}", path.display()))
+        };
+        Ok(Credentials {
+            ca_pem: data("clusters", "cluster", "certificate-authority-data")?,
+            cert_pem: data("users", "user", "client-certificate-data")?,
+            key_pem: data("users", "user", "client-key-data")?,
+        })
+    }
+}
+
+/// An HTTPS (or HTTP) client for one server as one identity; cheap to clone and `Send`, for threads.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    tls: TlsConfig,
+    bearer: Option<String>,
+}
+
+impl Client {
+    /// A client of `base` (`https://host:port`) trusting `ca_pem` (none: any server certificate
+    /// is accepted) as `identity`; `admin` is the kubeconfig's certificate for [`Identity::Admin`].
+    pub fn new(base: &str, ca_pem: Option<&str>, identity: &Identity, admin: Option<(&str, &str)>) -> Client {
+        let mut tls = TlsConfig::builder();
+        match ca_pem {
+            Some(pem) => {
+                let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(pem.as_bytes())
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+            }
+            None => tls = tls.disable_verification(true),
+        }
+        let client_cert = match identity {
+            Identity::Admin => admin,
+            Identity::ClientCert { cert_pem, key_pem } => Some((cert_pem.as_str(), key_pem.as_str())),
+            Identity::Anonymous | Identity::Bearer(_) => None,
+        };
+        if let Some((cert_pem, key_pem)) = client_cert {
+            let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(cert_pem.as_bytes())
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            let key = PrivateKey::from_pem(key_pem.as_bytes()).unwrap_or_else(|e| panic!("client key: {e}"));
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+        let bearer = match identity {
+            Identity::Bearer(token) => Some(token.clone()),
+            _ => None,
+        };
+        Client { base: base.trim_end_matches('/').to_owned(), tls: tls.build(), bearer }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// A ureq agent configured for this client (TLS, statuses as answers) with these timeouts.
+    pub fn agent(&self, timeout_global: Option<Duration>, timeout_connect: Option<Duration>) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(timeout_global)
+            .timeout_connect(timeout_connect)
+            .tls_config(self.tls.clone())
+            .build()
+            .into()
+    }
+
+    /// The identity's extra headers (a bearer token).
+    pub fn auth_headers(&self) -> Vec<(String, String)> {
+        self.bearer.iter().map(|t| ("authorization".to_owned(), format!("Bearer {t}"))).collect()
+    }
+
+    /// One request to `path` (HTTP status codes are answers here, not errors), given 60 s.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        self.request_within(method, path, headers, body, Duration::from_secs(60))
+    }
+
+    /// [`Client::request`] with its own deadline: past `timeout` the reply has status 0 and the
+    /// error as body.
+    pub fn request_within(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Reply {
+        let auth = self.auth_headers();
+        let mut all: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        all.extend_from_slice(headers);
+        run(&self.agent(Some(timeout), None), &format!("{}{path}", self.base), method, &all, body)
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], None)
+    }
 }
 
 /// A raw HTTP response.
@@ -66,7 +218,7 @@ impl Server {
         for _attempt in 0..3 {
             let port = crate::free_port();
             let (child, log) = spawn(&bin, dir.path(), port, args);
-            let mut server = Server { child, port, dir, log };
+            let mut server = Server { child, port, dir, log, credentials: OnceLock::new() };
             if server.wait_ready(Duration::from_secs(60)) {
                 return server;
             }
@@ -88,6 +240,19 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
+            // The kubeconfig is written once the port is bound; on a restart an old one is there
+            // already, with the same CA and admin certificate (they are kept in the data dir).
+            if self.credentials.get().is_none() {
+                match Credentials::from_kubeconfig(&self.kubeconfig()) {
+                    Ok(c) => {
+                        let _ = self.credentials.set(c);
+                    }
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                }
+            }
             if self.get("/readyz").status == 200 {
                 return true;
             }
@@ -101,9 +266,39 @@ impl Server {
         self.port
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// What the kubeconfig gives to reach the server (read once it exists).
+    pub fn credentials(&self) -> Credentials {
+        match self.credentials.get() {
+            Some(c) => c.clone(),
+            None => Credentials::from_kubeconfig(&self.kubeconfig()).unwrap_or_default(),
+        }
+    }
+
+    /// A client as the admin (the kubeconfig's client certificate), trusting the kubeconfig's CA.
+    pub fn client(&self) -> Client {
+        self.client_as(&Identity::Admin)
+    }
+
+    /// A client as `identity`, trusting the kubeconfig's CA.
+    pub fn client_as(&self, identity: &Identity) -> Client {
+        let c = self.credentials();
+        let admin = c.cert_pem.as_deref().zip(c.key_pem.as_deref());
+        Client::new(&self.url(), c.ca_pem.as_deref(), identity, admin)
+    }
+
+    /// A request sent as `identity`.
+    pub fn request_as(&self, identity: &Identity, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        self.client_as(identity).request(method, path, headers, body)
+    }
+
+    /// The generated certificates (`<data-dir>/pki`: ca.crt, admin.crt/key, apiserver.crt, sa.key, ...).
+    pub fn pki_dir(&self) -> PathBuf {
+        self.dir.path().join("data").join("pki")
     }
 
     /// The kubeconfig the server wrote.
@@ -147,22 +342,16 @@ impl Server {
         stdout
     }
 
-    /// A request with optional body and headers.
+    /// A request (as the admin) with optional body and headers.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-        request(&format!("{}{path}", self.url()), method, headers, body)
+        self.client().request(method, path, headers, body)
     }
 
     /// `POST path` with a JSON body, giving up after `timeout` (then the reply has status 0 and the
     /// error as its body, like any transport error).
     pub fn post_json_within(&self, path: &str, body: &Value, timeout: Duration) -> Reply {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
-        request_within(
-            &format!("{}{path}", self.url()),
-            "POST",
-            &[("content-type", "application/json")],
-            Some(&bytes),
-            timeout,
-        )
+        self.client().request_within("POST", path, &[("content-type", "application/json")], Some(&bytes), timeout)
     }
 
     /// `GET path`.
@@ -182,16 +371,17 @@ impl Server {
         self.request("PUT", path, &[("content-type", "application/json")], Some(&bytes))
     }
 
-    /// Runs the apiserver with `args` (besides `--insecure-port` and `--data-dir`, as
-    /// [`Server::start`]) expecting it to refuse to start: waits up to `within` for it to exit and
-    /// returns how it exited and its output. Panics if it becomes ready or is still running then.
+    /// Runs the apiserver with `args` (besides the harness's defaults, as [`Server::start`])
+    /// expecting it to refuse to start: waits up to `within` for it to exit and returns how it
+    /// exited and its output. Panics if it becomes ready or is still running then.
     pub fn start_failure(args: &[&str], within: Duration) -> StartFailure {
         let dir = tempfile::Builder::new().prefix("kapi-server-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let bin = crate::cargo_bin("apiserver");
         let port = crate::free_port();
         let started = Instant::now();
         let (mut child, log) = spawn(&bin, dir.path(), port, args);
-        let url = format!("http://127.0.0.1:{port}/readyz");
+        // Readiness as an anonymous client that does not check the (not yet known) certificate.
+        let probe = Client::new(&format!("https://127.0.0.1:{port}"), None, &Identity::Anonymous, None);
         loop {
             match child.try_wait() {
                 Ok(Some(status)) => {
@@ -200,7 +390,7 @@ impl Server {
                 Ok(None) => {}
                 Err(e) => panic!("waiting for the apiserver: {e}"),
             }
-            let ready = request(&url, "GET", &[], None).status == 200;
+            let ready = probe.get("/readyz").status == 200;
             if ready || started.elapsed() > within {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -235,15 +425,30 @@ impl Drop for Server {
 }
 
 
+/// The harness's flags for a server on `port` with its data in `dir/data`: HTTPS on loopback only,
+/// no insecure port. A flag the test gives itself (in `args`) replaces the harness's.
+pub fn default_args(dir: &Path, port: u16, args: &[&str]) -> Vec<String> {
+    let name = |a: &str| a.split('=').next().unwrap_or("").to_owned();
+    let given: Vec<String> = args.iter().map(|a| name(a)).collect();
+    [
+        format!("--secure-port={port}"),
+        "--bind-address=127.0.0.1".to_owned(),
+        "--insecure-port=0".to_owned(),
+        format!("--data-dir={}", dir.join("data").display()),
+    ]
+    .into_iter()
+    .filter(|d| !given.contains(&name(d)))
+    .chain(args.iter().map(|a| (*a).to_owned()))
+    .collect()
+}
+
 /// Runs the apiserver binary on `port` with its data in `dir/data`, output to `dir/apiserver-<port>.log`.
 fn spawn(bin: &Path, dir: &Path, port: u16, args: &[&str]) -> (Child, PathBuf) {
     let log = dir.join(format!("apiserver-{port}.log"));
     let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
     let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
     let child = Command::new(bin)
-        .arg(format!("--insecure-port={port}"))
-        .arg(format!("--data-dir={}", dir.join("data").display()))
-        .args(args)
+        .args(default_args(dir, port, args))
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(err_file)
@@ -251,18 +456,15 @@ fn spawn(bin: &Path, dir: &Path, port: u16, args: &[&str]) -> (Child, PathBuf) {
         .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
     (child, log)
 }
-/// One HTTP request (HTTP status codes are answers here, not errors), given 60 s.
+/// One plain-HTTP request to `url` (e.g. an `--insecure-port`; HTTP status codes are answers
+/// here, not errors), given 60 s. Use a [`Client`] for the HTTPS port.
 pub fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-    request_within(url, method, headers, body, Duration::from_secs(60))
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().into();
+    run(&agent, url, method, headers, body)
 }
 
-/// [`request`] with its own deadline: past `timeout` the reply has status 0 and the error as body.
-pub fn request_within(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>, timeout: Duration) -> Reply {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
+fn run(agent: &ureq::Agent, url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         builder = builder.header(*k, *v);

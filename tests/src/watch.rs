@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::server::Client;
+
 /// How long the watcher keeps trying to (re)open a watch that the server refuses or cannot be
 /// reached before it gives up (and records why in [`Seen::gave_up`]).
 const REOPEN_FOR: Duration = Duration::from_secs(120);
@@ -61,7 +63,7 @@ impl Shared {
     }
 }
 
-/// A watch on `base_url + path` running on its own thread; stops re-watching when dropped (the
+/// A watch on a [`Client`]'s server running on its own thread; stops re-watching when dropped (the
 /// thread ends when its current stream does, e.g. when the server is killed).
 pub struct Watcher {
     shared: Arc<Shared>,
@@ -69,18 +71,20 @@ pub struct Watcher {
 
 impl Watcher {
     /// Starts watching `path` (a collection, e.g. `/api/v1/namespaces/default/configmaps`) on the
-    /// server at `base_url` from `resource_version`, with bookmarks.
-    pub fn start(base_url: &str, path: &str, resource_version: &str) -> Watcher {
+    /// server of `client` (as its identity, e.g. `server.client()`) from `resource_version`, with
+    /// bookmarks.
+    pub fn start(client: &Client, path: &str, resource_version: &str) -> Watcher {
         let shared = Arc::new(Shared {
             seen: Mutex::new(Seen { resource_version: resource_version.to_owned(), ..Seen::default() }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
         });
-        let url = format!("{base_url}{path}");
+        let url = format!("{}{path}", client.base_url());
         let thread_shared = Arc::clone(&shared);
+        let client = client.clone();
         std::thread::Builder::new()
             .name(format!("watch {path}"))
-            .spawn(move || run(&url, &thread_shared))
+            .spawn(move || run(&client, &url, &thread_shared))
             .unwrap_or_else(|e| panic!("spawning a watch thread: {e}"));
         Watcher { shared }
     }
@@ -119,13 +123,9 @@ impl Drop for Watcher {
 }
 
 /// The watch loop: open from the last resourceVersion, record lines, re-open when the stream ends.
-fn run(url: &str, shared: &Shared) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(None)
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .build()
-        .into();
+fn run(client: &Client, url: &str, shared: &Shared) {
+    let agent = client.agent(None, Some(Duration::from_secs(5)));
+    let auth = client.auth_headers();
     let mut failing_since: Option<Instant> = None;
     while !shared.stop.load(Ordering::SeqCst) {
         if let Some(since) = failing_since {
@@ -137,7 +137,11 @@ fn run(url: &str, shared: &Shared) {
         }
         let rv = shared.lock().resource_version.clone();
         let watch_url = format!("{url}?watch=1&allowWatchBookmarks=true&resourceVersion={rv}");
-        let response = match agent.get(&watch_url).call() {
+        let mut request = agent.get(&watch_url);
+        for (k, v) in &auth {
+            request = request.header(k, v);
+        }
+        let response = match request.call() {
             Ok(r) => r,
             Err(e) => {
                 failing_since.get_or_insert_with(Instant::now);

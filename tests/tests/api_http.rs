@@ -247,16 +247,16 @@ fn concurrent_patches_are_retried_not_refused() {
     let s = Server::start(&[]);
     let base = "/api/v1/namespaces/default/configmaps";
     assert_eq!(s.post_json(base, &cm("hot")).status, 201);
-    let url = s.url();
+    let client = s.client();
     let threads: Vec<_> = (0..8)
         .map(|t| {
-            let url = url.clone();
+            let client = client.clone();
             std::thread::spawn(move || {
                 for i in 0..10 {
                     let patch = serde_json::to_vec(&json!({"metadata": {"labels": {format!("t{t}"): i.to_string()}}})).unwrap_or_default();
-                    let r = kapi_tests::server::request(
-                        &format!("{url}/api/v1/namespaces/default/configmaps/hot"),
+                    let r = client.request(
                         "PATCH",
+                        "/api/v1/namespaces/default/configmaps/hot",
                         &[("content-type", "application/merge-patch+json")],
                         Some(&patch),
                     );

@@ -13,7 +13,7 @@ use kapi_runtime::endpoints::discovery;
 use serde_json::Value;
 
 /// Subresources of compiled kinds that kube-apiserver serves and kapi does not (streaming, proxy,
-/// token and finalize handlers).
+/// eviction and finalize handlers).
 const NOT_SERVED: &[&str] = &[
     "namespaces/finalize",
     "nodes/proxy",
@@ -25,7 +25,6 @@ const NOT_SERVED: &[&str] = &[
     "pods/portforward",
     "pods/proxy",
     "pods/resize",
-    "serviceaccounts/token",
     "services/proxy",
 ];
 
@@ -214,5 +213,43 @@ fn every_served_kind_is_discoverable() {
             k.version,
             k.plural
         );
+    }
+}
+
+/// The create-only groups (the reviews, `x-kapi-verbs: [create]`) have no legacy per-group-version
+/// document in the reference: their `APIResourceList`s must say what the reference's aggregated
+/// document says of them (names, scope, kind, verbs), list every resource upstream serves there, and
+/// carry no storage version hash (never stored).
+#[test]
+fn create_only_groups_legacy_lists_agree_with_aggregated_reference() {
+    let kinds = kinds();
+    let aggregated = reference("aggregated-apis.json");
+    for group in ["authentication.k8s.io", "authorization.k8s.io"] {
+        let theirs_group = items(&aggregated, "items")
+            .iter()
+            .find(|g| g.pointer("/metadata/name").and_then(Value::as_str) == Some(group))
+            .unwrap_or_else(|| panic!("{group} not in the reference"));
+        let theirs: Vec<&Value> = items(theirs_group, "versions")
+            .iter()
+            .filter(|v| str_of(v, "version") == "v1")
+            .flat_map(|v| items(v, "resources"))
+            .collect();
+        let ours = discovery::api_resource_list(&kinds, group, "v1").unwrap_or_else(|| panic!("{group}/v1: no resource list"));
+        assert_eq!(str_of(&ours, "groupVersion"), format!("{group}/v1"));
+        let ours = items(&ours, "resources");
+        let names = |l: &[&Value], key: &str| l.iter().map(|r| str_of(r, key).to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(names(&ours.iter().collect::<Vec<_>>(), "name"), names(&theirs, "resource"), "{group}: resources");
+        for t in theirs {
+            let name = str_of(t, "resource");
+            let o = ours.iter().find(|o| str_of(o, "name") == name).unwrap_or_else(|| panic!("{group}: {name} missing"));
+            let expected = serde_json::json!({
+                "name": name,
+                "singularName": str_of(t, "singularResource"),
+                "namespaced": str_of(t, "scope") == "Namespaced",
+                "kind": t.pointer("/responseKind/kind").cloned().unwrap_or_default(),
+                "verbs": t["verbs"].clone(),
+            });
+            assert_eq!(text(o), text(&expected), "{group}: {name}");
+        }
     }
 }

@@ -171,7 +171,7 @@ fn two_apiservers_share_one_etcd() {
 
     // B watches from its current list; A creates: B sees it at A's resourceVersion.
     let list_rv = rv(&expect(&b.get(CONFIGMAPS), 200, "list on B"));
-    let watch = Watcher::start(&b.url(), CONFIGMAPS, &list_rv);
+    let watch = Watcher::start(&b.client(), CONFIGMAPS, &list_rv);
     let created = expect(&a.post_json(CONFIGMAPS, &configmap("shared", json!({"from": "a"}))), 201, "create on A");
     let seen = watch.wait_until(Duration::from_secs(10), |s| s.names("ADDED").contains(&"shared".to_owned()));
     let snapshot = watch.snapshot();
@@ -437,7 +437,7 @@ mod serial_timing {
         namespace(&server, "load");
         let path = "/api/v1/namespaces/load/configmaps";
         let list_rv = rv(&expect(&server.get(path), 200, "list"));
-        let watch = Watcher::start(&server.url(), path, &list_rv);
+        let watch = Watcher::start(&server.client(), path, &list_rv);
 
         let stop = AtomicBool::new(false);
         let killed_at: OnceLock<(Instant, usize)> = OnceLock::new();
@@ -616,7 +616,7 @@ mod serial_timing {
         assert_eq!(server.get("/readyz/etcd").status, 200, "{}", server.get("/readyz/etcd").text());
 
         let list_rv = rv(&expect(&server.get(CONFIGMAPS), 200, "list"));
-        let watch = Watcher::start(&server.url(), CONFIGMAPS, &list_rv);
+        let watch = Watcher::start(&server.client(), CONFIGMAPS, &list_rv);
         expect(&server.post_json(CONFIGMAPS, &configmap("o-before", json!({}))), 201, "create before the outage");
         assert!(
             watch.wait_until(Duration::from_secs(10), |s| s.names("ADDED").contains(&"o-before".to_owned())),

@@ -12,9 +12,13 @@ use kube::runtime::{reflector, watcher, WatchStreamExt};
 use kube::{Client, Config};
 use kapi_tests::Server;
 
+/// A client from the server's generated kubeconfig (HTTPS, its CA, the admin's client certificate).
 async fn client(s: &Server) -> Client {
-    let url: http::Uri = s.url().parse().expect("server url");
-    let config = Config::new(url);
+    let kubeconfig = kube::config::Kubeconfig::read_from(s.kubeconfig()).expect("read the kubeconfig");
+    let config = Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("a kube config from the kubeconfig");
+    assert_eq!(config.cluster_url.to_string().trim_end_matches('/'), s.url());
     Client::try_from(config).expect("kube client")
 }
 

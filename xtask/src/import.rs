@@ -12,7 +12,9 @@
 //! - protobuf numbers: `proto/fields.json`;
 //! - printer columns: `tables/<group-or-core>__<plural>.json`, with JSON paths and hooks from
 //!   [`facts::COLUMNS`];
-//! - field selectors, scale paths, the kind list: [`facts`].
+//! - field selectors, scale paths, the kind list: [`facts`];
+//! - served verbs of create-only kinds (`x-kapi-verbs: [create]`, checked against discovery): [`facts`].
+//!   They have no printer table and no list kind (no `x-kapi-list`).
 //!
 //! Adjustments to upstream's definitions (details in [`schema`]'s docs), all printed by the run:
 //! - `$ref` / `allOf: [{$ref}]` inlined, named with `x-kapi-type`; use-site keys next to the ref
@@ -292,6 +294,13 @@ fn build_kind(
             bail!("facts say subresource {hook}, discovery lists {subresources:?}");
         }
     }
+    if !k.verbs.is_empty() {
+        let listed: Vec<&str> = disc["verbs"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if listed != k.verbs {
+            bail!("facts say verbs {:?}, discovery lists {listed:?}", k.verbs);
+        }
+    }
+    let create_only = k.verbs == ["create"];
 
     // The schema.
     let memo = memos.entry(stem.clone()).or_default();
@@ -320,12 +329,16 @@ fn build_kind(
         Ok(())
     };
 
-    // Printer columns.
+    // Printer columns (none for create-only kinds: never stored, never listed).
     let resource = format!("{}/{}", group_dir(k.group), k.plural);
-    let table_path = r
-        .dir
-        .join(format!("tables/{}__{}.json", group_dir(k.group), k.plural));
-    let table = read_json(&table_path)?;
+    let table = if create_only {
+        serde_json::json!({"columnDefinitions": []})
+    } else {
+        read_json(
+            &r.dir
+                .join(format!("tables/{}__{}.json", group_dir(k.group), k.plural)),
+        )?
+    };
     let mut columns = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, c) in table["columnDefinitions"]
@@ -426,10 +439,12 @@ fn build_kind(
             k.hooks.iter().map(|h| Value::from(*h)).collect(),
         );
     }
-    version.insert(
-        "x-kapi-list".into(),
-        Value::Object(list_descriptions(defs, k)?),
-    );
+    if !create_only {
+        version.insert(
+            "x-kapi-list".into(),
+            Value::Object(list_descriptions(defs, k)?),
+        );
+    }
     if !subres.is_empty() {
         version.insert("subresources".into(), Value::Object(subres));
     }
@@ -448,6 +463,12 @@ fn build_kind(
     spec.insert("group".into(), k.group.into());
     spec.insert("names".into(), Value::Object(names));
     spec.insert("scope".into(), scope.into());
+    if !k.verbs.is_empty() {
+        spec.insert(
+            "x-kapi-verbs".into(),
+            k.verbs.iter().map(|v| Value::from(*v)).collect(),
+        );
+    }
     spec.insert(
         "versions".into(),
         Value::Array(vec![Value::Object(version)]),

@@ -1,7 +1,8 @@
 //! Protobuf emitter: the IR → one `generated.proto` per protobuf package, at upstream's path layout
 //! (`proto/k8s.io/api/core/v1/generated.proto`), wire-compatible with upstream for the built-in kinds.
 //!
-//! - One message per named object type, plus `<Kind>List { metadata = 1; repeated items = 2 }` per kind.
+//! - One message per named object type, plus `<Kind>List { metadata = 1; repeated items = 2 }` per kind
+//!   (except create-only kinds, `x-kapi-verbs: [create]`, which are never listed).
 //! - Messages of Go-embedded structs (`x-kapi-proto-embedded`) that are not named types themselves
 //!   (`ProbeHandler`, `VolumeSource`, ...) are made from the properties they list.
 //! - All `io.k8s.apimachinery.*` messages in `wellknown.json`'s `proto` facts are emitted as they are
@@ -363,7 +364,8 @@ impl<'m> Builder<'m> {
 
     fn register_lists(&mut self) {
         let list_meta = self.defs.get(wellknown::LIST_META).cloned();
-        for k in &self.model.kinds {
+        // Create-only kinds (reviews) are never listed: upstream has no List message for them.
+        for k in self.model.kinds.iter().filter(|k| !k.create_only()) {
             let mut p = plan(Origin::List, format!("{} is a list of {}.", k.list_kind, k.kind));
             match &list_meta {
                 Some((pk, n)) => p.fields.push(FieldPlan {

@@ -606,30 +606,39 @@ fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
     });
     let sel = k.selectable_fields.iter();
     let proto = &k.proto_package;
+    let verbs = k.verbs.iter();
     let api_version = k.api_version();
     let list_doc = format!("A list of `{kind}` objects (`{api_version}` `{list_kind}`).");
     let info_doc = format!("Registry facts of `{api_version}` `{kind}`.");
     let serde_path = quote!(#rt::__private::serde);
     // The list type, and the Resource impl on the root struct (which may live in another module when
     // a named root is shared, so the impl is written where the kind is).
-    quote! {
-        #[doc = #list_doc]
-        #[derive(Debug, Clone, Default, PartialEq, #serde_path::Serialize, #serde_path::Deserialize)]
-        #[serde(crate = "::kapi_runtime::__private::serde")]
-        pub struct #list {
-            /// APIVersion of the list.
-            #[serde(rename = "apiVersion", default, skip_serializing_if = "::std::option::Option::is_none")]
-            pub api_version: ::std::option::Option<::std::string::String>,
-            /// Kind of the list.
-            #[serde(rename = "kind", default, skip_serializing_if = "::std::option::Option::is_none")]
-            pub kind: ::std::option::Option<::std::string::String>,
-            /// Standard list metadata.
-            #[serde(rename = "metadata", default)]
-            pub metadata: #rt::apimachinery::ListMeta,
-            /// The objects.
-            #[serde(rename = "items", default)]
-            pub items: ::std::vec::Vec<#root_path>,
+    // Create-only kinds are never listed: no list type.
+    let list_struct = if k.create_only() {
+        quote!()
+    } else {
+        quote! {
+            #[doc = #list_doc]
+            #[derive(Debug, Clone, Default, PartialEq, #serde_path::Serialize, #serde_path::Deserialize)]
+            #[serde(crate = "::kapi_runtime::__private::serde")]
+            pub struct #list {
+                /// APIVersion of the list.
+                #[serde(rename = "apiVersion", default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub api_version: ::std::option::Option<::std::string::String>,
+                /// Kind of the list.
+                #[serde(rename = "kind", default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub kind: ::std::option::Option<::std::string::String>,
+                /// Standard list metadata.
+                #[serde(rename = "metadata", default)]
+                pub metadata: #rt::apimachinery::ListMeta,
+                /// The objects.
+                #[serde(rename = "items", default)]
+                pub items: ::std::vec::Vec<#root_path>,
+            }
         }
+    };
+    quote! {
+        #list_struct
 
         /// Root schema of the kind.
         pub static #root_schema: #sch::Schema = #sch::Schema { ty: #sch::Type::Object(&#root_obj_path), ..#sch::Schema::DEFAULT };
@@ -658,6 +667,7 @@ fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
             printer_columns: &[#(#cols),*],
             selectable_fields: &[#(#sel),*],
             proto_package: #proto,
+            verbs: &[#(#verbs),*],
         };
 
         impl #rt::apimachinery::Resource for #root_path {

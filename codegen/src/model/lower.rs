@@ -277,6 +277,8 @@ impl Lowerer {
                 Some("set `storage: true` on the version objects are stored in, `false` on the others".into()),
             );
         }
+        let verbs = Self::verbs(doc, &spec.x_kapi_verbs, diags);
+        let create_only = verbs.len() == 1 && verbs[0] == "create";
         let mut seen_versions = BTreeSet::new();
         for (vi, v) in spec.versions.iter().enumerate() {
             let vs = vi.to_string();
@@ -329,6 +331,24 @@ impl Lowerer {
             }
             if subs.status.is_some() && !root_props.contains_key("status") && root.x_preserve_unknown_fields != Some(true) {
                 diags.push(doc.locate(&vpath(&["subresources", "status"])), "the status subresource needs a `status` property", Some("add `status: {type: object, ...}` to the root properties".into()));
+            }
+            if create_only {
+                // Never stored: nothing to read back, select, scale or print.
+                let unusable = [
+                    ("subresources", v.subresources.is_some()),
+                    ("x-kapi-subresources", !v.x_kapi_subresources.is_empty()),
+                    ("selectableFields", !v.selectable_fields.is_empty()),
+                    ("additionalPrinterColumns", !v.additional_printer_columns.is_empty()),
+                ];
+                for (key, present) in unusable {
+                    if present {
+                        diags.push(
+                            doc.locate_key(&vpath(&[key])),
+                            format!("a create-only kind (`x-kapi-verbs: [create]`) is never stored, so it cannot have `{key}`"),
+                            Some(format!("remove `{key}`, or remove `x-kapi-verbs` to serve the full set of verbs")),
+                        );
+                    }
+                }
             }
             let mut printer_columns = Vec::new();
             for (ci, c) in v.additional_printer_columns.iter().enumerate() {
@@ -387,6 +407,7 @@ impl Lowerer {
                 extra_subresources: v.x_kapi_subresources.clone(),
                 list: v.x_kapi_list.clone().unwrap_or_default(),
                 strategy: spec.x_kapi_strategy.clone(),
+                verbs: verbs.clone(),
                 printer_columns,
                 selectable_fields,
                 proto_package,
@@ -394,6 +415,22 @@ impl Lowerer {
                 source: doc.file.clone(),
             });
         }
+    }
+
+    /// `spec.x-kapi-verbs`: empty (every verb) or exactly `[create]`; anything else is reported and
+    /// treated as empty.
+    fn verbs(doc: &SourceDoc, verbs: &[String], diags: &mut Diagnostics) -> Vec<String> {
+        if verbs.is_empty() || verbs == ["create"] {
+            return verbs.to_vec();
+        }
+        let path = p(&["spec", "x-kapi-verbs"]);
+        let what = if verbs.iter().any(|v| v == "create") { "lists more than `create`" } else { "does not list `create`" };
+        diags.push(
+            doc.locate(&path),
+            format!("x-kapi-verbs {verbs:?} {what}: only create-only resources (`[create]`) are supported"),
+            Some("write `x-kapi-verbs: [create]`, or remove it to serve the full set of verbs".into()),
+        );
+        Vec::new()
     }
 
     /// Structural rules for the root of a kind's schema.

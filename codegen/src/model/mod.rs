@@ -73,6 +73,8 @@ pub struct Kind {
     pub list: crate::schema::ListDescriptions,
     /// Named strategy hook.
     pub strategy: Option<String>,
+    /// The verbs served (`x-kapi-verbs`); empty for the ordinary full set.
+    pub verbs: Vec<String>,
     /// Printer columns (Name is implicit).
     pub printer_columns: Vec<PrinterColumn>,
     /// Selectable fields (paths without the leading dot).
@@ -93,6 +95,12 @@ impl Kind {
         } else {
             format!("{}/{}", self.group, self.version)
         }
+    }
+
+    /// A create-only kind (`x-kapi-verbs: [create]`): served by a runtime handler, never stored, so it
+    /// has no list kind, no list/watch paths and no store.
+    pub fn create_only(&self) -> bool {
+        self.verbs.len() == 1 && self.verbs[0] == "create"
     }
 
     /// The Rust type name of the kind.

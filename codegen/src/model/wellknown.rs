@@ -11,6 +11,7 @@ pub const WELL_KNOWN: &[(&str, &str)] = &[
     ("io.k8s.apimachinery.pkg.apis.meta.v1.Condition", "Condition"),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "DeleteOptions"),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.Duration", "Duration"),
+    ("io.k8s.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement", "FieldSelectorRequirement"),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1", "FieldsV1"),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector", "LabelSelector"),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement", "LabelSelectorRequirement"),

@@ -22,6 +22,13 @@ fn help_lists_kube_apiserver_flags() {
         "--etcd-compaction-interval",
         "--watch-cache-sizes",
         "--max-mutating-requests-inflight",
+        "--secure-port",
+        "--bind-address",
+        "--tls-cert-file",
+        "--tls-private-key-file",
+        "--tls-min-version",
+        "--cert-dir",
+        "--insecure-port",
     ] {
         assert!(text.contains(flag), "--help does not list {flag}:\n{text}");
     }
@@ -32,7 +39,13 @@ fn refuses_what_it_cannot_honour() {
     for (args, needle) in [
         (&["--storage-backend=etcd2"][..], "etcd2"),
         (&["--storage-media-type=application/cbor"][..], "unsupported storage media type"),
+        (&["--secure-port=0", "--insecure-port=0"][..], "nothing to serve"),
+        (&["--tls-min-version=VersionTLS10"][..], "TLS 1.2 and 1.3 only"),
+        (&["--tls-cert-file=server.crt"][..], "must be given together"),
     ] {
+        // Refused before anything binds; loopback all the same, as every test's server.
+        let args: Vec<&str> = args.iter().copied().chain(["--bind-address=127.0.0.1"]).collect();
+        let args = &args[..];
         let out = apiserver(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} started");

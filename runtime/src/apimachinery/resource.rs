@@ -96,6 +96,9 @@ pub struct KindInfo {
     pub selectable_fields: &'static [&'static str],
     /// Protobuf package (`k8s.io.api.core.v1`).
     pub proto_package: &'static str,
+    /// The only verbs the resource serves (`x-kapi-verbs`); empty for the ordinary full set.
+    /// `["create"]` is a create-only, never-stored resource (SubjectAccessReview, TokenReview).
+    pub verbs: &'static [&'static str],
 }
 
 impl KindInfo {
@@ -125,6 +128,12 @@ impl KindInfo {
         } else {
             format!("{}.{}", self.plural, self.group)
         }
+    }
+
+    /// True for a create-only resource (`verbs == ["create"]`): its POSTs go to a runtime handler,
+    /// and it has no store, no list and no watch.
+    pub fn create_only(&self) -> bool {
+        self.verbs == ["create"]
     }
 
     /// True if `name` is one of this kind's subresources.
@@ -246,6 +255,7 @@ mod tests {
         }],
         selectable_fields: &["spec.color", "spec.size"],
         proto_package: "com.example.v1",
+        verbs: &[],
     };
 
     #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -272,6 +282,10 @@ mod tests {
         assert_eq!(Widget::INFO.group_resource(), "widgets.example.com");
         assert!(Widget::INFO.has_subresource("scale"));
         assert!(!Widget::INFO.has_subresource("binding"));
+        assert!(!Widget::INFO.create_only());
+        let review = KindInfo { verbs: &["create"], ..WIDGET_INFO };
+        assert!(review.create_only());
+        assert!(!KindInfo { verbs: &["create", "get"], ..WIDGET_INFO }.create_only());
         let w = Widget {
             metadata: ObjectMeta { name: "w".into(), ..Default::default() },
             spec: serde_json::json!({"color": "red", "size": 3}),

@@ -257,6 +257,7 @@ mod tests {
         printer_columns: &[],
         selectable_fields: &[],
         proto_package: "com.example.v1",
+        verbs: &[],
     };
 
     static WIDGET_COLUMNS: KindInfo = KindInfo {

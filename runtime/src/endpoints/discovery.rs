@@ -24,19 +24,13 @@ pub const CRD_VERBS: &[&str] = &["delete", "deletecollection", "get", "list", "p
 /// Verbs of `status`-like subresources (get/patch/update of part of the object).
 const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
 
-/// Built-in resources whose storage does not implement every verb (`group`, `plural`, verbs).
-/// Everything else gets [`DEFAULT_VERBS`]. Taken from kube-apiserver v1.36's discovery.
+/// Built-in resources whose storage does not implement every verb (`group`, `plural`, verbs), for
+/// those whose schema does not say it (`x-kapi-verbs`, [`KindInfo::verbs`], e.g. the create-only
+/// reviews). Everything else gets [`DEFAULT_VERBS`]. Taken from kube-apiserver v1.36's discovery.
 const BUILTIN_VERBS: &[(&str, &str, &[&str])] = &[
     // The namespace registry has no DeleteCollection (deleting namespaces in bulk is too dangerous).
     ("", "namespaces", &["create", "delete", "get", "list", "patch", "update", "watch"]),
-    ("", "bindings", &["create"]),
     ("", "componentstatuses", &["get", "list"]),
-    ("authentication.k8s.io", "selfsubjectreviews", &["create"]),
-    ("authentication.k8s.io", "tokenreviews", &["create"]),
-    ("authorization.k8s.io", "localsubjectaccessreviews", &["create"]),
-    ("authorization.k8s.io", "selfsubjectaccessreviews", &["create"]),
-    ("authorization.k8s.io", "selfsubjectrulesreviews", &["create"]),
-    ("authorization.k8s.io", "subjectaccessreviews", &["create"]),
 ];
 
 /// Built-in resources stored as another group's kind (`storageFactory.AddCohabitatingResources`): their
@@ -158,8 +152,12 @@ pub fn compare_kube_aware_versions(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The verbs discovery lists for a kind's main resource.
+/// The verbs discovery lists for a kind's main resource: the kind's own ([`KindInfo::verbs`]) when it
+/// declares them, else those of an ordinary built-in resource or custom resource.
 pub fn verbs(info: &KindInfo) -> &'static [&'static str] {
+    if !info.verbs.is_empty() {
+        return info.verbs;
+    }
     if !is_builtin_group(info.group) {
         return CRD_VERBS;
     }
@@ -228,6 +226,10 @@ fn subresource_names(info: &KindInfo) -> Vec<&'static str> {
 /// The storage version hash of a kind's resource: the hash of the storage version's group/version/kind
 /// (or of the kind it cohabits with); `None` if no compiled version is the storage version.
 fn resource_storage_version_hash(kinds: &[&KindInfo], info: &KindInfo) -> Option<String> {
+    if info.create_only() {
+        // Never stored: upstream's REST for reviews provides no storage version.
+        return None;
+    }
     if let Some(c) = COHABITING.iter().find(|c| c.group == info.group && c.plural == info.plural) {
         let (g, v, k) = c.stored;
         return Some(storage_version_hash(g, v, k));
@@ -538,6 +540,7 @@ mod tests {
         printer_columns: &[],
         selectable_fields: &[],
         proto_package: "k8s.io.api.core.v1",
+        verbs: &[],
     };
 
     static POD: KindInfo = BASE;
@@ -587,8 +590,54 @@ mod tests {
         ..WIDGET_V1
     };
 
+    static SUBJECT_ACCESS_REVIEW: KindInfo = KindInfo {
+        group: "authorization.k8s.io",
+        kind: "SubjectAccessReview",
+        list_kind: "SubjectAccessReviewList",
+        plural: "subjectaccessreviews",
+        singular: "subjectaccessreview",
+        short_names: &[],
+        categories: &[],
+        scope: Scope::Cluster,
+        status_subresource: false,
+        extra_subresources: &[],
+        verbs: &["create"],
+        ..BASE
+    };
+    static LOCAL_SUBJECT_ACCESS_REVIEW: KindInfo = KindInfo {
+        kind: "LocalSubjectAccessReview",
+        list_kind: "LocalSubjectAccessReviewList",
+        plural: "localsubjectaccessreviews",
+        singular: "localsubjectaccessreview",
+        scope: Scope::Namespaced,
+        ..SUBJECT_ACCESS_REVIEW
+    };
+
     fn all() -> Vec<&'static KindInfo> {
         vec![&POD, &NAMESPACE, &DEPLOYMENT, &WIDGET_V1, &WIDGET_V2BETA1, &WIDGET_V1ALPHA1, &GADGET]
+    }
+
+    #[test]
+    fn create_only_kinds_list_their_verbs_and_no_storage_hash() {
+        let kinds: Vec<&KindInfo> = vec![&SUBJECT_ACCESS_REVIEW, &LOCAL_SUBJECT_ACCESS_REVIEW, &POD];
+        assert_eq!(verbs(&SUBJECT_ACCESS_REVIEW), ["create"]);
+        assert_eq!(verbs(&POD), DEFAULT_VERBS);
+        assert_eq!(verbs(&NAMESPACE), ["create", "delete", "get", "list", "patch", "update", "watch"]);
+        let list = api_resource_list(&kinds, "authorization.k8s.io", "v1").unwrap_or_default();
+        assert_eq!(list, json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "authorization.k8s.io/v1", "resources": [
+            {"name": "localsubjectaccessreviews", "singularName": "localsubjectaccessreview", "namespaced": true,
+             "kind": "LocalSubjectAccessReview", "verbs": ["create"]},
+            {"name": "subjectaccessreviews", "singularName": "subjectaccessreview", "namespaced": false,
+             "kind": "SubjectAccessReview", "verbs": ["create"]},
+        ]}));
+        let apis = aggregated_apis(&kinds);
+        assert_eq!(apis["items"][0]["versions"][0]["resources"][1], json!({
+            "resource": "subjectaccessreviews",
+            "responseKind": {"group": "", "version": "", "kind": "SubjectAccessReview"},
+            "scope": "Cluster",
+            "singularResource": "subjectaccessreview",
+            "verbs": ["create"],
+        }));
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! module feeds it from hyper. Every failure becomes a `Status` through [`ApiError::to_status`].
 
 pub mod discovery;
+pub mod filters;
 pub mod negotiate;
 pub mod openapi;
 pub mod request;
 mod resource;
+pub mod reviews;
+mod tokens;
 mod watch;
 
 use std::convert::Infallible;
@@ -54,6 +57,7 @@ const ETCD_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2
 
 /// The API server: the registry plus what discovery and OpenAPI serve.
 pub struct ApiServer {
+    security: crate::auth::Security,
     registry: Arc<Registry>,
     openapi: OpenApi,
     version: VersionInfo,
@@ -64,7 +68,24 @@ pub struct ApiServer {
 impl ApiServer {
     /// A server over `registry` serving `openapi`.
     pub fn new(registry: Arc<Registry>, openapi: OpenApi, version: VersionInfo) -> ApiServer {
-        ApiServer { registry, openapi, version, shutting_down: std::sync::atomic::AtomicBool::new(false) }
+        ApiServer {
+            security: crate::auth::Security::allow_all(),
+            registry,
+            openapi,
+            version,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The server with `security` (authentication and authorization of secure requests).
+    pub fn with_security(mut self, security: crate::auth::Security) -> ApiServer {
+        self.security = security;
+        self
+    }
+
+    /// Its security.
+    pub fn security(&self) -> &crate::auth::Security {
+        &self.security
     }
 
     /// The registry.
@@ -88,9 +109,12 @@ impl ApiServer {
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-        let response = match self.route(req).await {
-            Ok(r) => r,
-            Err(e) => status_response(&e.to_status()),
+        let response = match self.admit_request(req).await {
+            Ok((req, user)) => match self.route(req, user).await {
+                Ok(r) => r,
+                Err(e) => status_response(&e.to_status()),
+            },
+            Err(status) => status_response(&status),
         };
         if gzip_ok {
             compress(response).await
@@ -101,7 +125,39 @@ impl ApiServer {
         }
     }
 
-    async fn route<B>(self: &Arc<Self>, req: Request<B>) -> Result<Response<Body>, ApiError>
+    /// Authentication (401) and authorization (403) of a request; the request (identity headers
+    /// of a front proxy removed) and who sent it.
+    async fn admit_request<B>(&self, mut req: Request<B>) -> Result<(Request<B>, crate::auth::UserInfo), Status> {
+        // The accept loop says how the request came. Only the insecure port (loopback, plain HTTP)
+        // is trusted; a request without that mark is authenticated like any other (fail closed).
+        let certificates = match req.extensions().get::<crate::server::ConnInfo>() {
+            Some(c) if !c.secure => return Ok((req, crate::auth::UserInfo::unsecured())),
+            Some(c) => c.peer_certificates.clone(),
+            None => Arc::new(Vec::new()),
+        };
+        let creds = crate::auth::authn::RequestCredentials { headers: req.headers(), peer_certificates: certificates.as_slice() };
+        let user = match self.security.authn.authenticate(&creds).await {
+            Ok(a) => a.user,
+            Err(e) => {
+                eprintln!("authentication failed: {} {}: {e}", req.method(), req.uri().path());
+                return Err(filters::unauthorized());
+            }
+        };
+        self.security.authn.strip_headers(req.headers_mut());
+        let user = match filters::impersonate(self.security.authz.as_ref(), &user, req.headers_mut()).await? {
+            Some(impersonated) => impersonated,
+            None => user,
+        };
+        let query = Query::parse(req.uri().query());
+        let attributes = filters::request_attributes(req.method(), req.uri().path(), &query, user);
+        let verdict = self.security.authz.authorize(&attributes).await;
+        if verdict.decision != crate::auth::Decision::Allow {
+            return Err(filters::forbidden(&attributes, &verdict.reason));
+        }
+        Ok((req, attributes.user))
+    }
+
+    async fn route<B>(self: &Arc<Self>, req: Request<B>, user: crate::auth::UserInfo) -> Result<Response<Body>, ApiError>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -138,6 +194,21 @@ impl ApiServer {
                 Err(ApiError::MethodNotAllowed)
             }
             Target::Resource(rp) => {
+                // Create-only kinds are never stored: the reviews are answered by the security chains.
+                let review = self.registry.create_only(&rp.group, &rp.version, &rp.resource).filter(|k| reviews::is_review(k));
+                if let Some(info) = review {
+                    // Create-only: POST on the collection (namespaced for LocalSubjectAccessReview).
+                    let shape_ok = rp.name.is_none() && rp.subresource.is_none() && !rp.watch_prefix && info.namespaced() == rp.namespace.is_some();
+                    if !shape_ok {
+                        return Ok(not_found_page());
+                    }
+                    if req.method() != Method::POST {
+                        return Err(ApiError::MethodNotAllowed);
+                    }
+                    let (parts, body) = req.into_parts();
+                    let body = read_body(body).await?;
+                    return reviews::create(self, info, &parts, rp.namespace.as_deref(), &accept, &body, &user).await;
+                }
                 if self.registry.store(&rp.group, &rp.version, &rp.resource).is_none() {
                     // A known group-version answers a Status; an unknown one the mux's plain 404.
                     if discovery::api_resource_list(kinds, &rp.group, &rp.version).is_some() {
@@ -151,7 +222,7 @@ impl ApiServer {
                 } else {
                     Bytes::new()
                 };
-                resource::handle(self, &parts, rp, &query, &accept, body).await
+                resource::handle(self, &parts, rp, &query, &accept, body, user).await
             }
             Target::Other => self.other(&req, &path, &query, &accept).await,
         }
@@ -184,6 +255,7 @@ impl ApiServer {
                 Ok(self.health_check(p).await)
             }
             p if is_get && (p == "/openapi/v2" || p.starts_with("/openapi/v3")) => self.openapi.serve(p, query, accept, req.headers()),
+            "/.well-known/openid-configuration" | "/openid/v1/jwks" if is_get => Ok(tokens::discovery(self, trimmed)),
             "" if is_get => {
                 let mut paths: Vec<String> = vec!["/api".into(), "/api/v1".into(), "/apis".into()];
                 for k in self.registry.kinds() {
@@ -193,6 +265,9 @@ impl ApiServer {
                     }
                 }
                 paths.extend(["/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/openapi/v3/", "/readyz", "/version"].map(String::from));
+                if self.security.tokens.is_some() {
+                    paths.extend(["/.well-known/openid-configuration", "/openid/v1/jwks"].map(String::from));
+                }
                 paths.sort();
                 paths.dedup();
                 Ok(json_response(StatusCode::OK, &json!({ "paths": paths })))

@@ -27,6 +27,7 @@ pub(super) struct Ctx<'a> {
     pub(super) query: &'a Query,
     pub(super) output: Output,
     pub(super) user_agent: String,
+    pub(super) user: crate::auth::UserInfo,
 }
 
 impl Ctx<'_> {
@@ -42,6 +43,7 @@ pub(super) async fn handle(
     query: &Query,
     accept: &[MediaType],
     body: Bytes,
+    user: crate::auth::UserInfo,
 ) -> Result<Response<Body>, ApiError> {
     let Some(store) = server.registry().store(&rp.group, &rp.version, &rp.resource) else {
         return Ok(not_found_page());
@@ -70,7 +72,7 @@ pub(super) async fn handle(
     let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let watch = rp.watch_prefix || query.bool("watch").map_err(ApiError::BadRequest)?.unwrap_or(false);
-    let ctx = Ctx { store, rp, query, output, user_agent };
+    let ctx = Ctx { store, rp, query, output, user_agent, user };
     let sub = ctx.rp.subresource.clone();
     if let Some(sub) = sub.as_deref() {
         if ctx.rp.name.is_none() || !(info.has_subresource(sub) || (sub == "finalize" && info.plural == "namespaces" && info.group.is_empty())) {
@@ -97,6 +99,9 @@ pub(super) async fn handle(
             Ok(written_response(&ctx, written))
         }
         (Method::POST, Some(name), Some("binding")) => bind(&ctx, &name, content_type.as_deref(), &body).await,
+        (Method::POST, Some(name), Some("token")) => {
+            super::tokens::token_request(server, &ctx, &name, content_type.as_deref(), &body).await
+        }
         (Method::PUT, Some(name), None | Some("status")) => {
             let object = negotiate::decode_body(content_type.as_deref(), &body, info.kind, Some(info.schema))?;
             let part = if sub.is_some() { Part::Status } else { Part::Main };
@@ -449,7 +454,7 @@ fn write_options(ctx: &Ctx<'_>, apply: bool) -> Result<WriteOptions, ApiError> {
         }
         None => crate::apimachinery::apply::default_manager(&ctx.user_agent),
     };
-    Ok(WriteOptions { dry_run, field_validation, field_manager, force: force.unwrap_or(false) })
+    Ok(WriteOptions { dry_run, field_validation, field_manager, force: force.unwrap_or(false), user: Some(ctx.user.clone()) })
 }
 
 

@@ -176,6 +176,7 @@ mod tests {
             printer_columns: &[],
             selectable_fields: &[],
             proto_package: "",
+            verbs: &[],
         }
     }
 

@@ -68,7 +68,8 @@ impl Registry {
             prefix: ns.prefix().to_string(),
         });
         let mut stores = BTreeMap::new();
-        for &info in kinds.iter().filter(|k| k.served) {
+        // Create-only kinds (reviews) are never stored: no store, cache or storage watch.
+        for &info in kinds.iter().filter(|k| k.served && !k.create_only()) {
             let store = match (&namespaces, ns_info) {
                 (Some(ns), Some(n)) if std::ptr::eq(n, info) => ns.clone(),
                 _ => {
@@ -92,7 +93,14 @@ impl Registry {
         self.kinds
     }
 
-    /// The store of `group`/`version`/`resource`.
+    /// The create-only kind (`KindInfo::create_only`: SubjectAccessReview, TokenReview, ...) served
+    /// at `group`/`version`/`resource`, whose POSTs a runtime handler answers; `None` for every
+    /// other resource.
+    pub fn create_only(&self, group: &str, version: &str, resource: &str) -> Option<&'static KindInfo> {
+        create_only_kind(self.kinds, group, version, resource)
+    }
+
+    /// The store of `group`/`version`/`resource` (`None` for create-only kinds, which have none).
     pub fn store(&self, group: &str, version: &str, resource: &str) -> Option<&Arc<Store>> {
         self.stores
             .iter()
@@ -118,5 +126,84 @@ impl Registry {
     /// The storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
+    }
+}
+
+/// The served create-only kind of `group`/`version`/`resource` among `kinds`.
+fn create_only_kind(kinds: &'static [&'static KindInfo], group: &str, version: &str, resource: &str) -> Option<&'static KindInfo> {
+    kinds
+        .iter()
+        .copied()
+        .find(|k| k.served && k.create_only() && k.group == group && k.version == version && k.plural == resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apimachinery::schema::Schema;
+    use crate::apimachinery::Scope;
+
+    static CONFIG_MAP: KindInfo = KindInfo {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        list_kind: "ConfigMapList",
+        plural: "configmaps",
+        singular: "configmap",
+        short_names: &[],
+        categories: &[],
+        scope: Scope::Namespaced,
+        served: true,
+        storage: true,
+        deprecated: false,
+        deprecation_warning: None,
+        definition: "io.k8s.api.core.v1.ConfigMap",
+        schema: &Schema::DEFAULT,
+        status_subresource: false,
+        scale: None,
+        extra_subresources: &[],
+        strategy: None,
+        printer_columns: &[],
+        selectable_fields: &[],
+        proto_package: "k8s.io.api.core.v1",
+        verbs: &[],
+    };
+    static TOKEN_REVIEW: KindInfo = KindInfo {
+        group: "authentication.k8s.io",
+        kind: "TokenReview",
+        list_kind: "TokenReviewList",
+        plural: "tokenreviews",
+        singular: "tokenreview",
+        scope: Scope::Cluster,
+        definition: "io.k8s.api.authentication.v1.TokenReview",
+        proto_package: "k8s.io.api.authentication.v1",
+        verbs: &["create"],
+        ..CONFIG_MAP
+    };
+    static UNSERVED_REVIEW: KindInfo = KindInfo { version: "v1beta1", served: false, ..TOKEN_REVIEW };
+    static KINDS: &[&KindInfo] = &[&CONFIG_MAP, &TOKEN_REVIEW, &UNSERVED_REVIEW];
+
+    #[test]
+    fn create_only_kinds_are_found_by_resource() {
+        let found = create_only_kind(KINDS, "authentication.k8s.io", "v1", "tokenreviews");
+        assert!(found.is_some_and(|k| std::ptr::eq(k, &TOKEN_REVIEW)));
+        assert!(create_only_kind(KINDS, "authentication.k8s.io", "v1beta1", "tokenreviews").is_none());
+        assert!(create_only_kind(KINDS, "", "v1", "configmaps").is_none());
+        assert!(create_only_kind(KINDS, "authentication.k8s.io", "v1", "selfsubjectreviews").is_none());
+    }
+
+    #[tokio::test]
+    async fn create_only_kinds_get_no_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage: Arc<dyn Storage> =
+            crate::storage::embedded::Embedded::open(dir.path(), crate::storage::embedded::EmbeddedOptions::default()).expect("storage");
+        let registry = Registry::start(KINDS, storage, &KeyLayout::default(), &WatchCacheConfig::default(), MediaType::Json)
+            .await
+            .expect("registry");
+        assert!(registry.store("", "v1", "configmaps").is_some());
+        assert!(registry.store("authentication.k8s.io", "v1", "tokenreviews").is_none());
+        assert!(registry.create_only("authentication.k8s.io", "v1", "tokenreviews").is_some());
+        assert_eq!(registry.stores().count(), 1);
+        drop(registry);
     }
 }

@@ -39,6 +39,24 @@ pub struct WriteOptions {
     pub field_manager: String,
     /// `force` (server-side apply).
     pub force: bool,
+    /// Who writes (admission checks such as RBAC's escalation prevention decide on it; `None`:
+    /// kapi itself).
+    pub user: Option<crate::auth::UserInfo>,
+}
+
+/// A validating admission step run on every write after the object is complete (defaults,
+/// validation, managed fields) and before it is stored, also for dry runs; `old` is `None` on
+/// creates. A refusal ends the write with the error, nothing stored.
+#[async_trait::async_trait]
+pub trait Admit: Send + Sync {
+    /// Decides on one write of `info`'s objects.
+    async fn admit(
+        &self,
+        info: &'static KindInfo,
+        user: Option<&crate::auth::UserInfo>,
+        new: &Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError>;
 }
 
 /// The result of a write.
@@ -104,6 +122,7 @@ pub struct Store {
     lw: Arc<dyn ListWatch>,
     prefix: String,
     namespaces: Option<NamespaceLookup>,
+    admission: std::sync::OnceLock<Arc<dyn Admit>>,
 }
 
 impl Store {
@@ -115,7 +134,30 @@ impl Store {
         prefix: String,
         namespaces: Option<NamespaceLookup>,
     ) -> Store {
-        Store { info, strategy: Strategy::for_kind(info), storage, lw, prefix, namespaces }
+        Store { info, strategy: Strategy::for_kind(info), storage, lw, prefix, namespaces, admission: std::sync::OnceLock::new() }
+    }
+
+    /// Installs the validating admission of this kind's writes (once; later calls are ignored).
+    pub fn set_admission(&self, admission: Arc<dyn Admit>) {
+        let _ = self.admission.set(admission);
+    }
+
+    /// A dry-run update's result `(would-be object, current)` passes admission as a real one would.
+    async fn admit_dry_run(&self, opts: &WriteOptions, dry: Option<(Value, Value)>) -> Result<Option<Value>, ApiError> {
+        match dry {
+            Some((object, current)) => {
+                self.admit(opts, &object, Some(&current)).await?;
+                Ok(Some(object))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn admit(&self, opts: &WriteOptions, new: &Value, old: Option<&Value>) -> Result<(), ApiError> {
+        match self.admission.get() {
+            Some(a) => a.admit(self.info, opts.user.as_ref(), new, old).await,
+            None => Ok(()),
+        }
     }
 
     /// The List-Watch (cache) serving reads.
@@ -374,6 +416,7 @@ impl Store {
         if info.namespaced() {
             self.check_namespace(&meta.namespace, &meta.name).await?;
         }
+        self.admit(opts, &object, None).await?;
         if opts.dry_run {
             return Ok(Written { object, warnings, created: true });
         }
@@ -387,7 +430,21 @@ impl Store {
     /// Runs `f` on the current object and writes its result with compare-and-swap, retrying on
     /// conflicts unless the caller pinned a resourceVersion (then 409). `f` returns `None` to write
     /// nothing. Returns the object as stored and whether it changed.
-    async fn guaranteed_update<F>(&self, namespace: Option<&str>, name: &str, mut f: F) -> Result<(Value, bool), ApiError>
+    async fn guaranteed_update<F>(&self, namespace: Option<&str>, name: &str, f: F) -> Result<(Value, bool), ApiError>
+    where
+        F: FnMut(Value) -> Result<Update, ApiError>,
+    {
+        self.guaranteed_update_admitted(namespace, name, None, f).await
+    }
+
+    /// [`Self::guaranteed_update`] whose writes pass the kind's admission as `opts.user`.
+    async fn guaranteed_update_admitted<F>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        admit: Option<&WriteOptions>,
+        mut f: F,
+    ) -> Result<(Value, bool), ApiError>
     where
         F: FnMut(Value) -> Result<Update, ApiError>,
     {
@@ -415,6 +472,9 @@ impl Store {
                 if rv != kv.mod_revision {
                     return Err(ApiError::conflict(self.target(name)));
                 }
+            }
+            if let Some(opts) = admit {
+                self.admit(opts, &new, Some(&current)).await?;
             }
             let mut stored = new;
             strip_resource_version(&mut stored);
@@ -591,17 +651,18 @@ impl Store {
         let dry_run = opts.dry_run;
         let mut dry_result = None;
         let (object, _) = self
-            .guaranteed_update(namespace, name, |current| {
+            .guaranteed_update_admitted(namespace, name, Some(opts), |current| {
                 warnings.clear();
                 let update = self.prepare_update(&current, object.clone(), part, opts, &mut warnings, true, true)?;
                 if dry_run {
-                    dry_result = Some(dry_run_result(&update, current));
+                    dry_result = Some((dry_run_result(&update, current.clone()), current));
                     return Ok(Update::Unchanged);
                 }
                 Ok(update)
             })
             .await?;
-        Ok(Written { object: dry_result.unwrap_or(object), warnings, created: false })
+        let object = self.admit_dry_run(opts, dry_result).await?.unwrap_or(object);
+        Ok(Written { object, warnings, created: false })
     }
 
     /// `PATCH` of the object (or its status).
@@ -634,7 +695,7 @@ impl Store {
         let mut dry_result = None;
         let client_rv = patch_sets_resource_version(patch_type, patch);
         let (object, _) = self
-            .guaranteed_update(namespace, name, |current| {
+            .guaranteed_update_admitted(namespace, name, Some(opts), |current| {
                 let (patched, track) = match patch_type {
                     PatchType::Json => (super::patching::json(&current, patch)?, true),
                     PatchType::Merge => (super::patching::merge(&current, patch)?, true),
@@ -647,13 +708,14 @@ impl Store {
                 warnings.clear();
                 let update = self.prepare_update(&current, patched, part, opts, &mut warnings, track, client_rv)?;
                 if dry_run {
-                    dry_result = Some(dry_run_result(&update, current));
+                    dry_result = Some((dry_run_result(&update, current.clone()), current));
                     return Ok(Update::Unchanged);
                 }
                 Ok(update)
             })
             .await?;
-        Ok(Written { object: dry_result.unwrap_or(object), warnings, created: false })
+        let object = self.admit_dry_run(opts, dry_result).await?.unwrap_or(object);
+        Ok(Written { object, warnings, created: false })
     }
 
     /// Server-side apply of an object that does not exist yet: a create of the applied config.

@@ -1,18 +1,24 @@
-//! Start-up: kube-apiserver's flags, the storage, the registry, and serving HTTP (hyper, HTTP/1.1
-//! and h2c) with in-flight limits and graceful shutdown.
+//! Start-up: kube-apiserver's flags, the PKI, the storage, the registry, and serving (hyper, HTTP/1.1
+//! and HTTP/2) over HTTPS on `--secure-port` and plain HTTP on the loopback-only `--insecure-port`,
+//! with in-flight limits and graceful shutdown.
 
 pub mod flags;
+pub mod kubeconfig;
+pub mod pki;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use http::{header, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use rustls_pki_types::CertificateDer;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::apimachinery::{KindInfo, Status, StatusDetails};
 use crate::endpoints::openapi::{OpenApi, OpenApiDocs};
@@ -22,7 +28,22 @@ use crate::storage::embedded::{Embedded, EmbeddedOptions};
 use crate::storage::etcd3::{Etcd3, Etcd3Options};
 use crate::storage::keys::KeyLayout;
 use crate::storage::Storage;
-pub use flags::{Backend, Flags};
+pub use flags::{Backend, Flags, TlsVersion};
+pub use kubeconfig::Kubeconfig;
+pub use pki::Pki;
+
+/// What request handling knows of the connection a request came on: a request extension on every
+/// request (`req.extensions().get::<ConnInfo>()`).
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The client's certificate chain from the TLS handshake (leaf first; not verified: that is
+    /// authentication's job); empty on the insecure port or when the client sent none.
+    pub peer_certificates: Arc<Vec<CertificateDer<'static>>>,
+    /// Whether the request came over the secure (TLS) port; the insecure port has full access.
+    pub secure: bool,
+    /// The client's address.
+    pub remote: SocketAddr,
+}
 
 /// Start-up failures (printed by the binary, which then exits non-zero).
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +65,15 @@ pub enum ServeError {
     /// The registry could not start.
     #[error("starting the registry: {0}")]
     Registry(String),
+    /// The generated PKI could not be prepared.
+    #[error("preparing certificates: {0}")]
+    Pki(Box<pki::PkiError>),
+    /// The serving TLS configuration could not be built.
+    #[error("{0}")]
+    Tls(Box<tls::TlsError>),
+    /// The kubeconfig could not be written.
+    #[error("writing the kubeconfig: {0}")]
+    Kubeconfig(Box<kubeconfig::KubeconfigError>),
     /// IO (binding the port, writing the kubeconfig).
     #[error("{what}: {source}")]
     Io {
@@ -52,6 +82,25 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+// Boxed: the PKI and TLS errors are large, and every flag check returns a ServeError.
+impl From<pki::PkiError> for ServeError {
+    fn from(e: pki::PkiError) -> Self {
+        ServeError::Pki(Box::new(e))
+    }
+}
+
+impl From<tls::TlsError> for ServeError {
+    fn from(e: tls::TlsError) -> Self {
+        ServeError::Tls(Box::new(e))
+    }
+}
+
+impl From<kubeconfig::KubeconfigError> for ServeError {
+    fn from(e: kubeconfig::KubeconfigError) -> Self {
+        ServeError::Kubeconfig(Box::new(e))
+    }
 }
 
 /// What a generated apiserver passes to [`run`]: its kinds and OpenAPI documents.
@@ -82,31 +131,42 @@ pub fn main(generated: Generated) -> ! {
     }
 }
 
-/// A started server: its address and a handle to stop it (tests use [`start`] directly).
+/// A started server: its addresses and a handle to stop it (tests use [`start`] directly).
 pub struct Running {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// The kubeconfig written for it.
+    /// Where HTTPS is served (`--secure-port`), unless disabled.
+    pub secure_addr: Option<SocketAddr>,
+    /// Where plain HTTP is served (`--insecure-port`), unless disabled.
+    pub insecure_addr: Option<SocketAddr>,
+    /// The kubeconfig written for it (the secure port's when there is one).
     pub kubeconfig: PathBuf,
+    /// The certificates and keys in effect.
+    pub pki: Arc<Pki>,
     /// The API.
     pub server: Arc<ApiServer>,
     shutdown: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, ends open requests (watches end), and waits for the accept loop.
+    /// Stops accepting, ends open requests (watches end), and waits for the accept loops.
     pub async fn stop(self) {
         self.server.begin_shutdown();
         let _ = self.shutdown.send(true);
-        let _ = self.task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 }
 
 /// Serves until SIGINT or SIGTERM.
 pub async fn run(generated: Generated, flags: Flags) -> Result<(), ServeError> {
     let running = start(generated, flags).await?;
-    eprintln!("kapi apiserver serving on http://{}", running.addr);
+    if let Some(addr) = running.secure_addr {
+        eprintln!("kapi apiserver serving securely on {}", kubeconfig::url("https", addr));
+    }
+    if let Some(addr) = running.insecure_addr {
+        eprintln!("kapi apiserver serving insecurely (no authentication) on {}", kubeconfig::url("http", addr));
+    }
     println!("export KUBECONFIG={}", running.kubeconfig.display());
     wait_for_signal().await;
     eprintln!("shutting down");
@@ -136,29 +196,63 @@ async fn wait_for_signal() {
     }
 }
 
-/// Opens storage, starts the registry, binds and serves in the background.
+/// Prepares the PKI, opens storage, starts the registry, binds and serves in the background.
 pub async fn start(generated: Generated, flags: Flags) -> Result<Running, ServeError> {
     flags.check()?;
     let data_dir = flags.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(|source| ServeError::Io { what: format!("creating {}", data_dir.display()), source })?;
+    // Certificates first: a bad --tls-cert-file fails start-up before storage is touched.
+    let pki = Arc::new(Pki::from_flags(&flags)?);
+    let tls = match flags.secure_port {
+        0 => None,
+        _ => Some(TlsAcceptor::from(tls::server_config(&pki, flags.tls_min_version()?)?)),
+    };
     let storage = open_storage(&flags).await?;
     let layout = KeyLayout::new(&flags.etcd_prefix);
     let cache = flags.watch_cache_config()?;
     let registry = Registry::start(generated.kinds, storage, &layout, &cache, flags.media_type()?)
         .await
         .map_err(|e| ServeError::Registry(e.to_string()))?;
-    let server = Arc::new(ApiServer::new(registry, OpenApi::new(generated.openapi), VersionInfo::default()));
-    let bind = SocketAddr::new(flags.insecure_bind_address, flags.insecure_port);
-    let listener = TcpListener::bind(bind).await.map_err(|source| ServeError::Io { what: format!("binding {bind}"), source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Io { what: "reading the bound address".into(), source })?;
-    let kubeconfig = write_kubeconfig(&data_dir, &format!("http://{addr}"))?;
+    // Storage, registry and `pki` are up here: what the API needs from them is handed over below.
+    let security = crate::auth::setup::security_from_flags(&flags, pki.client_ca_file.as_deref(), &pki.sa_key, &registry).await?;
+    let server = Arc::new(ApiServer::new(registry, OpenApi::new(generated.openapi), VersionInfo::default()).with_security(security));
+    let secure = match tls {
+        Some(acceptor) => Some((bind(SocketAddr::new(flags.bind_address, flags.secure_port)).await?, acceptor)),
+        None => None,
+    };
+    let insecure = match flags.insecure_port {
+        0 => None,
+        port => Some(bind(SocketAddr::new(flags.insecure_bind_address, port)).await?),
+    };
+    let secure_addr = secure.as_ref().map(|(l, _)| local_addr(l)).transpose()?;
+    let insecure_addr = insecure.as_ref().map(local_addr).transpose()?;
+    let config = match (secure_addr, insecure_addr) {
+        (Some(addr), _) => Kubeconfig::for_secure_port(&pki, addr)?,
+        (None, Some(addr)) => Kubeconfig::for_insecure_port(addr),
+        (None, None) => return Err(ServeError::Flag("nothing to serve: --secure-port and --insecure-port are both 0".into())),
+    };
+    let kubeconfig = config.write(&data_dir)?;
     let limits = Arc::new(Limits {
         readonly: (flags.max_requests_inflight > 0).then(|| Semaphore::new(flags.max_requests_inflight)),
         mutating: (flags.max_mutating_requests_inflight > 0).then(|| Semaphore::new(flags.max_mutating_requests_inflight)),
     });
     let (shutdown, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, server.clone(), limits, stopped));
-    Ok(Running { addr, kubeconfig, server, shutdown, task })
+    let mut tasks = Vec::new();
+    if let Some((listener, acceptor)) = secure {
+        tasks.push(tokio::spawn(accept_loop(listener, Some(acceptor), server.clone(), limits.clone(), stopped.clone())));
+    }
+    if let Some(listener) = insecure {
+        tasks.push(tokio::spawn(accept_loop(listener, None, server.clone(), limits.clone(), stopped.clone())));
+    }
+    Ok(Running { secure_addr, insecure_addr, kubeconfig, pki, server, shutdown, tasks })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Io { what: format!("binding {addr}"), source })
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, ServeError> {
+    listener.local_addr().map_err(|source| ServeError::Io { what: "reading the bound address".into(), source })
 }
 
 /// The backend the flags choose: etcd3 (`--etcd-servers`) or the embedded store in `--data-dir`.
@@ -198,36 +292,90 @@ struct Limits {
     mutating: Option<Semaphore>,
 }
 
-async fn accept_loop(listener: TcpListener, server: Arc<ApiServer>, limits: Arc<Limits>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+/// Accepts connections until shutdown: TLS ones (handshake first) when given an acceptor, plain
+/// HTTP otherwise. A failed handshake drops only its connection, with one log line.
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    server: Arc<ApiServer>,
+    limits: Arc<Limits>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let (server, limits, mut stop) = (server.clone(), limits.clone(), stopped.clone());
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (server, limits) = (server.clone(), limits.clone());
-                        async move { Ok::<_, Infallible>(serve_one(&server, &limits, req).await) }
-                    });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn).await;
-                        }
+                let (stream, remote) = match accepted {
+                    Ok(a) => a,
+                    Err(_) => {
+                        // Out of file descriptors and the like: let connections end before retrying.
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        continue;
                     }
-                });
+                };
+                let _ = stream.set_nodelay(true);
+                let (server, limits, stop, tls) = (server.clone(), limits.clone(), stopped.clone(), tls.clone());
+                connections.spawn(connection(stream, remote, tls, server, limits, stop));
             }
         }
         while connections.try_join_next().is_some() {}
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async { while connections.join_next().await.is_some() {} }).await;
+}
+
+/// One connection: the TLS handshake (when secure), then HTTP until it closes or shutdown.
+async fn connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    server: Arc<ApiServer>,
+    limits: Arc<Limits>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Some(acceptor) = tls else {
+        let info = ConnInfo { peer_certificates: Arc::new(Vec::new()), secure: false, remote };
+        return serve_connection(TokioIo::new(stream), info, server, limits, stop).await;
+    };
+    let handshake = tokio::select! {
+        h = tls::handshake(&acceptor, stream) => h,
+        _ = stop.changed() => return,
+    };
+    match handshake {
+        Ok(None) => {}
+        Ok(Some(stream)) => {
+            let info = ConnInfo { peer_certificates: Arc::new(tls::peer_certificates(&stream)), secure: true, remote };
+            serve_connection(TokioIo::new(stream), info, server, limits, stop).await;
+        }
+        Err(e) => eprintln!("http: TLS handshake error from {remote}: {e}"),
+    }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on `io`, tagging every request with `info`.
+async fn serve_connection<I>(
+    io: TokioIo<I>,
+    info: ConnInfo,
+    server: Arc<ApiServer>,
+    limits: Arc<Limits>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        let (server, limits) = (server.clone(), limits.clone());
+        req.extensions_mut().insert(info.clone());
+        async move { Ok::<_, Infallible>(serve_one(&server, &limits, req).await) }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn).await;
+        }
+    }
 }
 
 /// Watches and other long-running requests are exempt from in-flight limits, as upstream.
@@ -263,14 +411,4 @@ fn too_many_requests() -> Response<Body> {
     let mut r = status_response(&status);
     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     r
-}
-
-/// Writes `<data-dir>/kubeconfig` for `server` (plain HTTP until the security work lands).
-fn write_kubeconfig(data_dir: &Path, server: &str) -> Result<PathBuf, ServeError> {
-    let path = std::path::absolute(data_dir.join("kubeconfig")).unwrap_or_else(|_| data_dir.join("kubeconfig"));
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: kapi\n  cluster:\n    server: {server}\ncontexts:\n- name: kapi\n  context:\n    cluster: kapi\n    user: admin\n    namespace: default\ncurrent-context: kapi\nusers:\n- name: admin\n  user: {{}}\n"
-    );
-    std::fs::write(&path, text).map_err(|source| ServeError::Io { what: format!("writing {}", path.display()), source })?;
-    Ok(path)
 }

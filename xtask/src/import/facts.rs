@@ -19,6 +19,8 @@ pub(super) struct Kind {
     pub(super) hooks: &'static [&'static str],
     /// `selectableFields` (JSON paths) beyond metadata.name / metadata.namespace.
     pub(super) selectable: &'static [&'static str],
+    /// `x-kapi-verbs`: the only verbs served (empty: the full set). Checked against discovery.
+    pub(super) verbs: &'static [&'static str],
 }
 
 /// The CRD scale subresource paths.
@@ -124,6 +126,24 @@ const fn kind(
         scale,
         hooks,
         selectable,
+        verbs: &[],
+    }
+}
+
+/// A create-only, never-stored kind (`x-kapi-verbs: [create]`): the access and token reviews,
+/// answered by runtime handlers (kubernetes pkg/registry/authorization/*, pkg/registry/authentication/*).
+/// Upstream has no list kind, printer table or field selectors for them.
+const fn review(group: &'static str, kind: &'static str, plural: &'static str) -> Kind {
+    Kind {
+        group,
+        version: "v1",
+        kind,
+        plural,
+        status: false,
+        scale: None,
+        hooks: &[],
+        selectable: &[],
+        verbs: &["create"],
     }
 }
 
@@ -138,7 +158,7 @@ pub(super) const KINDS: &[Kind] = &[
     kind("", "ConfigMap", "configmaps", false, None, &[], &[]),
     kind("", "Secret", "secrets", false, None, &[], &[".type"]),
     kind("", "Event", "events", false, None, &[], CORE_EVENT_FIELDS),
-    kind("", "ServiceAccount", "serviceaccounts", false, None, &[], &[]),
+    kind("", "ServiceAccount", "serviceaccounts", false, None, &["token"], &[]),
     kind("", "ReplicationController", "replicationcontrollers", true, SCALE, &[], &[".status.replicas"]),
     kind("", "ResourceQuota", "resourcequotas", true, None, &[], &[]),
     kind("", "LimitRange", "limitranges", false, None, &[], &[]),
@@ -152,6 +172,12 @@ pub(super) const KINDS: &[Kind] = &[
     kind("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", false, None, &[], &[]),
     kind("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", false, None, &[], &[]),
     kind("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings", false, None, &[], &[]),
+    review("authentication.k8s.io", "TokenReview", "tokenreviews"),
+    review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
+    review("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews"),
+    review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+    review("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews"),
+    review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
 ];
 
 /// Printer columns: (resource as `<group-or-core>/<plural>`, column name, jsonPath, hook).

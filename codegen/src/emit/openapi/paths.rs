@@ -494,25 +494,28 @@ fn kind_paths(r: &Renderer<'_>, k: &Kind, base: &str, prefix: &str, tag: &str, o
     let deleted = if ko.builtin && RETURNS_DELETED_OBJECT.contains(&(k.group.as_str(), k.plural.as_str())) { def.clone() } else { STATUS.to_string() };
     let gvk = ko.gvk();
 
+    let create = ko.op(
+        &coll,
+        "post",
+        "create",
+        format!("{nsd}{kind}"),
+        format!("create{}{kind}", article(kind)),
+        "post",
+        gvk.clone(),
+        WRITE_PARAMS,
+        Some((def.clone(), true)),
+        obj,
+        vec![("200", def.clone()), ("201", def.clone()), ("202", def.clone())],
+    );
+    if k.create_only() {
+        // A create-only kind (SubjectAccessReview, TokenReview): the POST on the collection, nothing else.
+        add(out, coll, create);
+        return;
+    }
+
     // The collection.
     add(out, coll.clone(), ko.op(&coll, "get", "list", format!("{nsd}{kind}"), format!("list or watch objects of kind {kind}"), "list", gvk.clone(), LIST_PARAMS, None, list_produces, vec![("200", list.clone())]));
-    add(
-        out,
-        coll.clone(),
-        ko.op(
-            &coll,
-            "post",
-            "create",
-            format!("{nsd}{kind}"),
-            format!("create{}{kind}", article(kind)),
-            "post",
-            gvk.clone(),
-            WRITE_PARAMS,
-            Some((def.clone(), true)),
-            obj,
-            vec![("200", def.clone()), ("201", def.clone()), ("202", def.clone())],
-        ),
-    );
+    add(out, coll.clone(), create);
     if !NO_DELETE_COLLECTION.contains(&(k.group.as_str(), k.plural.as_str())) {
         add(
             out,

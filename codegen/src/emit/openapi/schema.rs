@@ -89,7 +89,9 @@ impl<'a> Renderer<'a> {
     pub(super) fn new(model: &'a Model) -> Self {
         let mut r = Renderer { model, facts: BTreeMap::new(), lists: BTreeMap::new(), roots: BTreeMap::new() };
         for k in model.kinds.iter().filter(|k| k.served) {
-            r.lists.insert(list_definition_name(k), k);
+            if !k.create_only() {
+                r.lists.insert(list_definition_name(k), k);
+            }
             r.roots.entry(k.definition.clone()).or_default().push(k);
         }
         // Use sites of every named type, for the definition-level facts.

@@ -403,6 +403,7 @@ pub mod example_com {
             ],
             selectable_fields: &["spec.color"],
             proto_package: "com.example.v1",
+            verbs: &[],
         };
         impl ::kapi_runtime::apimachinery::Resource for crate::example_com::v1::Widget {
             const INFO: &'static ::kapi_runtime::apimachinery::KindInfo = &WIDGET_INFO;

@@ -185,6 +185,18 @@ pub static LABEL_SELECTOR_REQUIREMENT_OBJECT: ObjectSchema = ObjectSchema {
 pub static LABEL_SELECTOR_REQUIREMENT: Schema =
     Schema { ty: Type::Object(&LABEL_SELECTOR_REQUIREMENT_OBJECT), ..Schema::DEFAULT };
 
+/// `metav1.FieldSelectorRequirement` (authorization reviews' field selectors).
+pub static FIELD_SELECTOR_REQUIREMENT_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement",
+    properties: &[("key", field(1, STRING)), ("operator", field(2, STRING)), ("values", field(3, STRING_LIST))],
+    required: &["key", "operator"],
+    protobuf: true,
+    ..ObjectSchema::DEFAULT
+};
+/// `metav1.FieldSelectorRequirement`.
+pub static FIELD_SELECTOR_REQUIREMENT: Schema =
+    Schema { ty: Type::Object(&FIELD_SELECTOR_REQUIREMENT_OBJECT), ..Schema::DEFAULT };
+
 /// `metav1.LabelSelector`.
 pub static LABEL_SELECTOR_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
@@ -323,6 +335,7 @@ pub fn by_name(definition: &str) -> Option<&'static Schema> {
         "ManagedFieldsEntry" => &MANAGED_FIELDS_ENTRY,
         "LabelSelector" => &LABEL_SELECTOR,
         "LabelSelectorRequirement" => &LABEL_SELECTOR_REQUIREMENT,
+        "FieldSelectorRequirement" => &FIELD_SELECTOR_REQUIREMENT,
         "Condition" => &CONDITION,
         "DeleteOptions" => &DELETE_OPTIONS,
         "Status" => &STATUS,

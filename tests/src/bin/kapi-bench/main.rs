@@ -94,7 +94,10 @@ impl Server {
         let log_path = dir.path().join("apiserver.log");
         let log = std::fs::File::create(&log_path)?;
         let child = Command::new(binary)
+            // Plain HTTP on loopback: the bench measures the API, not TLS.
             .arg(format!("--insecure-port={port}"))
+            .arg("--secure-port=0")
+            .arg("--bind-address=127.0.0.1")
             .arg(format!("--data-dir={}", dir.path().join("data").display()))
             .arg("--max-requests-inflight=0")
             .arg("--max-mutating-requests-inflight=0")
