@@ -460,6 +460,11 @@ fn kubectl_auth_can_i_and_whoami() {
     assert_eq!(me["status"]["userInfo"]["username"], "kubernetes-admin", "{me}");
     assert!(me["status"]["userInfo"]["groups"].as_array().is_some_and(|g| g.contains(&json!("system:masters"))));
     assert_eq!(s.kubectl_ok(&["auth", "can-i", "delete", "nodes"]).trim(), "yes");
+    // `kubectl create token` (a protobuf TokenRequest) gives a token the server accepts.
+    s.kubectl_ok(&["create", "serviceaccount", "robot", "-n", "ns1"]);
+    let token = s.kubectl_ok(&["create", "token", "robot", "-n", "ns1", "--duration=1h"]).trim().to_string();
+    let r = s.request_as(&Identity::Bearer(token), "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", &[("content-type", "application/json")], Some(b"{}"));
+    assert_eq!(r.json()["status"]["userInfo"]["username"], "system:serviceaccount:ns1:robot", "{}", r.text());
     // Impersonation (`--as`): the admin may; bob's answer is `no` (exit code 1).
     let out = s.kubectl(&["auth", "can-i", "list", "secrets", "-n", "ns1", "--as", "bob"]);
     assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).trim()), (Some(1), "no"), "{out:?}");

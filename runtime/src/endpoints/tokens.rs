@@ -32,7 +32,8 @@ pub(super) async fn token_request(
         return Err(ApiError::Status(Box::new(super::not_found_status())));
     };
     let namespace = ctx.rp.namespace.clone().unwrap_or_default();
-    let mut request = negotiate::decode_body(content_type, body, "TokenRequest", None)?;
+    let schema = &crate::apimachinery::schema::wellknown::TOKEN_REQUEST;
+    let mut request = negotiate::decode_body(content_type, body, "TokenRequest", Some(schema))?;
     let invalid = |errors: Vec<FieldError>| ApiError::Invalid {
         group: "authentication.k8s.io".into(),
         kind: "TokenRequest".into(),
@@ -82,7 +83,13 @@ pub(super) async fn token_request(
     }
     object.insert("spec".into(), spec);
     object.insert("status".into(), json!({"token": token, "expirationTimestamp": Time(expires).to_rfc3339()}));
-    let mut response = json_response(StatusCode::CREATED, &request);
+    let mut response = match ctx.output {
+        negotiate::Output::Protobuf => match crate::apimachinery::proto::encode_object(schema, &request) {
+            Ok(bytes) => super::bytes_response(StatusCode::CREATED, negotiate::PROTOBUF, bytes::Bytes::from(bytes)),
+            Err(e) => return Err(ApiError::Internal(e.to_string())),
+        },
+        _ => json_response(StatusCode::CREATED, &request),
+    };
     if let Some(w) = warning.and_then(|w| HeaderValue::from_str(&format!("299 - {}", crate::apimachinery::go::quote(&w))).ok()) {
         response.headers_mut().append(header::WARNING, w);
     }

@@ -197,6 +197,53 @@ pub static FIELD_SELECTOR_REQUIREMENT_OBJECT: ObjectSchema = ObjectSchema {
 pub static FIELD_SELECTOR_REQUIREMENT: Schema =
     Schema { ty: Type::Object(&FIELD_SELECTOR_REQUIREMENT_OBJECT), ..Schema::DEFAULT };
 
+/// authentication.k8s.io/v1 `BoundObjectReference` (TokenRequest's `spec.boundObjectRef`).
+static BOUND_OBJECT_REFERENCE_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.api.authentication.v1.BoundObjectReference",
+    properties: &[
+        ("kind", value_field(1, STRING)),
+        ("apiVersion", value_field(2, STRING)),
+        ("name", value_field(3, STRING)),
+        ("uid", value_field(4, STRING)),
+    ],
+    protobuf: true,
+    ..ObjectSchema::DEFAULT
+};
+static TOKEN_REQUEST_SPEC_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.api.authentication.v1.TokenRequestSpec",
+    properties: &[
+        ("audiences", field(1, STRING_LIST)),
+        ("boundObjectRef", field(3, Schema { ty: Type::Object(&BOUND_OBJECT_REFERENCE_OBJECT), ..Schema::DEFAULT })),
+        ("expirationSeconds", field(4, INT64)),
+    ],
+    required: &["audiences"],
+    protobuf: true,
+    ..ObjectSchema::DEFAULT
+};
+static TOKEN_REQUEST_STATUS_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.api.authentication.v1.TokenRequestStatus",
+    properties: &[("token", field(1, STRING)), ("expirationTimestamp", field(2, TIME_FIELD))],
+    required: &["token", "expirationTimestamp"],
+    protobuf: true,
+    ..ObjectSchema::DEFAULT
+};
+static TOKEN_REQUEST_OBJECT: ObjectSchema = ObjectSchema {
+    name: "io.k8s.api.authentication.v1.TokenRequest",
+    properties: &[
+        ("apiVersion", STRING),
+        ("kind", STRING),
+        ("metadata", field(1, OBJECT_META)),
+        ("spec", field(2, Schema { ty: Type::Object(&TOKEN_REQUEST_SPEC_OBJECT), ..Schema::DEFAULT })),
+        ("status", field(3, Schema { ty: Type::Object(&TOKEN_REQUEST_STATUS_OBJECT), ..Schema::DEFAULT })),
+    ],
+    required: &["spec"],
+    protobuf: true,
+    ..ObjectSchema::DEFAULT
+};
+/// authentication.k8s.io/v1 `TokenRequest`, the body of the `serviceaccounts/token` subresource
+/// (not a resource of its own, so no schema file declares it; kubectl sends it as protobuf).
+pub static TOKEN_REQUEST: Schema = Schema { ty: Type::Object(&TOKEN_REQUEST_OBJECT), ..Schema::DEFAULT };
+
 /// `metav1.LabelSelector`.
 pub static LABEL_SELECTOR_OBJECT: ObjectSchema = ObjectSchema {
     name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
