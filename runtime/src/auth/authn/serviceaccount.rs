@@ -745,6 +745,9 @@ impl ServiceAccountAuthenticator {
             let (name, uid) = (str_at(&k8s, &["node", "name"]), str_at(&k8s, &["node", "uid"]));
             if !pod_bound {
                 let node = self.lookup.get("", "nodes", "", name).await.ok().flatten().ok_or_else(invalidated)?;
+                if deleted_before(&node) {
+                    return Err(invalidated());
+                }
                 let actual = str_at(&node, &["metadata", "uid"]);
                 if actual != uid {
                     return Err(AuthnError(format!("node UID ({actual}) does not match service account node ref claim ({uid})")));
