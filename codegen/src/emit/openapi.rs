@@ -169,7 +169,14 @@ fn embedded_definitions() -> &'static Map<String, Value> {
     static DEFS: OnceLock<Map<String, Value>> = OnceLock::new();
     // `io.k8s.api.autoscaling.v1.Scale{,Spec,Status}`: the body of every `/scale` subresource; copied
     // from the reference kube-apiserver v1.36's `/openapi/v3/apis/apps/v1` (v3 form).
-    DEFS.get_or_init(|| serde_json::from_str(include_str!("openapi/autoscaling_v1.json")).unwrap_or_default())
+    // `io.k8s.api.authentication.v1.TokenRequest{,Spec,Status}` and `BoundObjectReference`: the body
+    // of `serviceaccounts/token`, not a resource of its own; from the reference's `/openapi/v3/api/v1`.
+    DEFS.get_or_init(|| {
+        let mut all: Map<String, Value> = serde_json::from_str(include_str!("openapi/autoscaling_v1.json")).unwrap_or_default();
+        let tokens: Map<String, Value> = serde_json::from_str(include_str!("openapi/authentication_v1.json")).unwrap_or_default();
+        all.extend(tokens);
+        all
+    })
 }
 
 /// The shared request parameters kube-apiserver documents (v2 form, upstream's texts), by a local id:
@@ -449,7 +456,15 @@ mod tests {
 
     #[test]
     fn embedded_data_parses() {
-        for name in ["io.k8s.api.autoscaling.v1.Scale", "io.k8s.api.autoscaling.v1.ScaleSpec", "io.k8s.api.autoscaling.v1.ScaleStatus"] {
+        for name in [
+            "io.k8s.api.autoscaling.v1.Scale",
+            "io.k8s.api.autoscaling.v1.ScaleSpec",
+            "io.k8s.api.autoscaling.v1.ScaleStatus",
+            "io.k8s.api.authentication.v1.TokenRequest",
+            "io.k8s.api.authentication.v1.TokenRequestSpec",
+            "io.k8s.api.authentication.v1.TokenRequestStatus",
+            "io.k8s.api.authentication.v1.BoundObjectReference",
+        ] {
             assert!(embedded_definitions().contains_key(name), "{name}");
         }
         assert_eq!(parameter("watch").get("type"), Some(&json!("boolean")));
