@@ -486,6 +486,8 @@ fn kubectl_auth_can_i_and_whoami() {
     let out = kapi_tests::kubectl(Path::new(&kubeconfig), &["auth", "can-i", "--list", "-n", "ns1"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("configmaps") && !text.contains("secrets"), "{text}");
+    // Node,RBAC enumerates a non-node user's rules completely (no "the list may be incomplete").
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("incomplete"), "{out:?}");
 }
 
 /// A kubeconfig for alice's token, next to the admin's.

@@ -41,6 +41,8 @@ fn abac_policy_file() {
             r#"{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "alice", "namespace": "ns1", "resource": "configmaps", "readonly": true}}"#,
             "\n",
             r#"{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"group": "system:authenticated", "readonly": true, "nonResourcePath": "*"}}"#,
+            "\n",
+            r#"{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "alice", "namespace": "*", "apiGroup": "authorization.k8s.io", "resource": "selfsubjectrulesreviews"}}"#,
             "\n"
         ),
     );
@@ -55,6 +57,21 @@ fn abac_policy_file() {
     assert_eq!(status(&s, &alice, "GET", "/api/v1/namespaces/ns1/secrets"), 403, "other resource");
     assert_eq!(status(&s, &alice, "GET", "/version"), 200, "nonResourcePath *");
     assert_eq!(status(&s, &Identity::Anonymous, "GET", "/version"), 403, "anonymous is not in system:authenticated");
+    // SelfSubjectRulesReview lists the policies' rules.
+    let r = s.request_as(&alice, "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", &[("content-type", "application/json")], Some(br#"{"spec":{"namespace":"ns1"}}"#));
+    let review = r.json();
+    assert_eq!(review["status"]["incomplete"], false, "{review}");
+    assert_eq!(
+        review["status"]["resourceRules"],
+        json!([
+            {"verbs": ["get", "list", "watch"], "apiGroups": [""], "resources": ["configmaps"]},
+            {"verbs": ["*"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectrulesreviews"]}
+        ]),
+        "{review}"
+    );
+    // As upstream's RulesFor: only policies of that namespace (or `*`) count, so the
+    // namespace-less nonResourcePath policy is not listed.
+    assert_eq!(review["status"]["nonResourceRules"], json!([]), "{review}");
     // A bad policy line stops start-up, naming the line.
     let bad = write(dir.path(), "bad.jsonl", "{\"apiVersion\": \"abac.authorization.kubernetes.io/v1beta1\", \"kind\": \"Policy\", \"spec\": {\"user\": \"a\"}}\nnot json\n");
     let failed = Server::start_failure(&["--authorization-mode=ABAC", &format!("--authorization-policy-file={bad}")], std::time::Duration::from_secs(30));

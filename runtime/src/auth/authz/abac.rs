@@ -218,6 +218,27 @@ impl Authorizer for Abac {
             Verdict::no_opinion("No policy matched.")
         }
     }
+
+    /// Upstream's `PolicyList.RulesFor`: the rules of the user's policies for `namespace`
+    /// (read-only policies: get, list, watch; others: `*`).
+    async fn rules_for(&self, user: &UserInfo, namespace: &str) -> crate::auth::RulesInfo {
+        let mut info = crate::auth::RulesInfo::default();
+        for p in self.policies.iter().filter(|p| subject_matches(p, user) && (p.namespace == "*" || p.namespace == namespace)) {
+            let verbs: Vec<String> = if p.readonly { ["get", "list", "watch"].map(String::from).to_vec() } else { vec!["*".into()] };
+            if !p.resource.is_empty() {
+                info.resource_rules.push(crate::auth::ResourceRule {
+                    verbs: verbs.clone(),
+                    api_groups: vec![p.api_group.clone()],
+                    resources: vec![p.resource.clone()],
+                    resource_names: Vec::new(),
+                });
+            }
+            if !p.non_resource_path.is_empty() {
+                info.non_resource_rules.push(crate::auth::NonResourceRule { verbs, non_resource_urls: vec![p.non_resource_path.clone()] });
+            }
+        }
+        info
+    }
 }
 
 #[cfg(test)]

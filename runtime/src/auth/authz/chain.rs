@@ -235,7 +235,7 @@ mod tests {
     async fn rules_are_concatenated() {
         let c = chain(&[Verdict::no_opinion("")]);
         let info = c.rules_for(&UserInfo::new("root", &[names::SYSTEM_MASTERS]), "ns").await;
-        assert_eq!(info.resource_rules.len(), 1);
+        assert!(info.resource_rules.is_empty(), "the system:masters authorizer lists no rules (upstream)");
         assert!(info.incomplete, "Fixed cannot list its rules");
         let c = Chain::new(vec![("AlwaysAllow".into(), Arc::new(AlwaysAllow)), ("AlwaysDeny".into(), Arc::new(AlwaysDeny))]);
         let info = c.rules_for(&UserInfo::new("u", &[]), "ns").await;

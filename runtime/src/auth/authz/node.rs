@@ -237,6 +237,19 @@ pub fn node_identity(user: &crate::auth::UserInfo) -> Option<&str> {
 
 #[async_trait]
 impl Authorizer for NodeAuthorizer {
+    /// Upstream: nodes' permissions are not enumerated (incomplete); other users have none here.
+    async fn rules_for(&self, user: &crate::auth::UserInfo, _namespace: &str) -> crate::auth::RulesInfo {
+        if node_identity(user).is_some() {
+            crate::auth::RulesInfo {
+                incomplete: true,
+                evaluation_error: "node authorizer does not support user rule resolution".into(),
+                ..crate::auth::RulesInfo::default()
+            }
+        } else {
+            crate::auth::RulesInfo::default()
+        }
+    }
+
     async fn authorize(&self, a: &Attributes) -> Verdict {
         let Some(node) = node_identity(&a.user) else { return Verdict::no_opinion("") };
         if node.is_empty() {

@@ -85,12 +85,9 @@ impl Authorizer for PrivilegedGroup {
         }
     }
 
-    async fn rules_for(&self, user: &UserInfo, _namespace: &str) -> RulesInfo {
-        if self.covers(user) {
-            all_rules()
-        } else {
-            RulesInfo::default()
-        }
+    /// Not a rule resolver upstream (SelfSubjectRulesReview lists the modes' rules only).
+    async fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> RulesInfo {
+        RulesInfo::default()
     }
 }
 
@@ -110,6 +107,7 @@ mod tests {
         assert_eq!(masters.authorize(&a).await.decision, Decision::NoOpinion);
         let admin = Attributes { user: UserInfo::new("root", &[names::SYSTEM_MASTERS]), ..a };
         assert_eq!(masters.authorize(&admin).await.decision, Decision::Allow);
-        assert!(!masters.rules_for(&admin.user, "x").await.non_resource_rules.is_empty());
+        // Not a rule resolver (upstream): SelfSubjectRulesReview shows the modes' rules only.
+        assert_eq!(masters.rules_for(&admin.user, "x").await, RulesInfo::default());
     }
 }

@@ -318,6 +318,15 @@ impl Webhook {
 
 #[async_trait]
 impl Authorizer for Webhook {
+    /// Upstream: a webhook cannot enumerate rules.
+    async fn rules_for(&self, _user: &crate::auth::UserInfo, _namespace: &str) -> crate::auth::RulesInfo {
+        crate::auth::RulesInfo {
+            incomplete: true,
+            evaluation_error: "webhook authorizer does not support user rule resolution".into(),
+            ..crate::auth::RulesInfo::default()
+        }
+    }
+
     async fn authorize(&self, attributes: &Attributes) -> Verdict {
         let review = review_for(attributes);
         let key = review["spec"].to_string();
