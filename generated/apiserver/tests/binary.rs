@@ -42,12 +42,21 @@ fn refuses_what_it_cannot_honour() {
         (&["--secure-port=0", "--insecure-port=0"][..], "nothing to serve"),
         (&["--tls-min-version=VersionTLS10"][..], "TLS 1.2 and 1.3 only"),
         (&["--tls-cert-file=server.crt"][..], "must be given together"),
+        (&["--authorization-mode=RBAC,Magic"][..], "authorization-mode \"Magic\" is not a valid mode"),
+        (&["--authorization-mode=ABAC"][..], "authorization-mode ABAC's authorization policy file not passed"),
+        (&["--authorization-webhook-config-file=hook.yaml"][..], "without mode Webhook"),
+        (&["--authorization-config=authz.yaml"][..], "structured authorization configuration is not supported"),
+        (&["--token-auth-file=/nonexistent/tokens.csv"][..], "/nonexistent/tokens.csv"),
     ] {
-        // Refused before anything binds; loopback all the same, as every test's server.
-        let args: Vec<&str> = args.iter().copied().chain(["--bind-address=127.0.0.1"]).collect();
+        // Refused before anything binds; loopback all the same, as every test's server, and a data
+        // dir of its own (a file error is found after the store opened).
+        let data = std::env::temp_dir().join(format!("kapi-binary-test-{}", std::process::id()));
+        let data_arg = format!("--data-dir={}", data.display());
+        let args: Vec<&str> = args.iter().copied().chain(["--bind-address=127.0.0.1", data_arg.as_str()]).collect();
         let args = &args[..];
         let out = apiserver(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
+        let _ = std::fs::remove_dir_all(&data);
         assert!(!out.status.success(), "{args:?} started");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }

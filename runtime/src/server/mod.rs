@@ -199,6 +199,7 @@ async fn wait_for_signal() {
 /// Prepares the PKI, opens storage, starts the registry, binds and serves in the background.
 pub async fn start(generated: Generated, flags: Flags) -> Result<Running, ServeError> {
     flags.check()?;
+    crate::auth::authz::chain::validate(&flags)?;
     let data_dir = flags.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(|source| ServeError::Io { what: format!("creating {}", data_dir.display()), source })?;
     // Certificates first: a bad --tls-cert-file fails start-up before storage is touched.

@@ -68,8 +68,9 @@ impl Chain {
     }
 }
 
-/// Upstream's `BuiltInAuthorizationOptions.Validate`, errors joined; returns the modes.
-fn validate(flags: &Flags) -> Result<Vec<String>, ServeError> {
+/// Upstream's `BuiltInAuthorizationOptions.Validate`, errors joined; returns the modes. Start-up
+/// runs it with the other flag checks, before storage opens.
+pub fn validate(flags: &Flags) -> Result<Vec<String>, ServeError> {
     let modes: Vec<String> =
         flags.authorization_mode.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect();
     let mut errors = Vec::new();
