@@ -102,6 +102,34 @@ pub struct KindInfo {
 }
 
 impl KindInfo {
+    /// A served, stored, namespaced `v1` kind with no names, schema, subresources or columns: the
+    /// base of hand-written kinds and test fixtures (`KindInfo { kind: "Widget", ..KindInfo::BLANK }`).
+    pub const BLANK: KindInfo = KindInfo {
+        group: "",
+        version: "v1",
+        kind: "",
+        list_kind: "",
+        plural: "",
+        singular: "",
+        short_names: &[],
+        categories: &[],
+        scope: Scope::Namespaced,
+        served: true,
+        storage: true,
+        deprecated: false,
+        deprecation_warning: None,
+        definition: "",
+        schema: &Schema::DEFAULT,
+        status_subresource: false,
+        scale: None,
+        extra_subresources: &[],
+        strategy: None,
+        printer_columns: &[],
+        selectable_fields: &[],
+        proto_package: "",
+        verbs: &[],
+    };
+
     /// `group/version`, or just the version for the core group.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {

@@ -227,7 +227,6 @@ pub fn build_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apimachinery::resource::Scope;
     use chrono::TimeZone;
 
     const fn col(name: &'static str, type_: &'static str, json_path: &'static str, printer: Option<&'static str>) -> PrinterColumn {
@@ -236,28 +235,13 @@ mod tests {
 
     const WIDGET: KindInfo = KindInfo {
         group: "example.com",
-        version: "v1",
         kind: "Widget",
         list_kind: "WidgetList",
         plural: "widgets",
         singular: "widget",
-        short_names: &[],
-        categories: &[],
-        scope: Scope::Namespaced,
-        served: true,
-        storage: true,
-        deprecated: false,
-        deprecation_warning: None,
         definition: "com.example.v1.Widget",
-        schema: &Schema::DEFAULT,
-        status_subresource: false,
-        scale: None,
-        extra_subresources: &[],
-        strategy: None,
-        printer_columns: &[],
-        selectable_fields: &[],
         proto_package: "com.example.v1",
-        verbs: &[],
+        ..KindInfo::BLANK
     };
 
     static WIDGET_COLUMNS: KindInfo = KindInfo {

@@ -153,31 +153,7 @@ mod tests {
     use serde_json::json;
 
     fn info(group: &'static str, plural: &'static str) -> KindInfo {
-        KindInfo {
-            group,
-            version: "v1",
-            kind: "X",
-            list_kind: "XList",
-            plural,
-            singular: "x",
-            short_names: &[],
-            categories: &[],
-            scope: crate::apimachinery::Scope::Namespaced,
-            served: true,
-            storage: true,
-            deprecated: false,
-            deprecation_warning: None,
-            definition: "x",
-            schema: &crate::apimachinery::schema::Schema::DEFAULT,
-            status_subresource: false,
-            scale: None,
-            extra_subresources: &[],
-            strategy: None,
-            printer_columns: &[],
-            selectable_fields: &[],
-            proto_package: "",
-            verbs: &[],
-        }
+        KindInfo { group, kind: "X", list_kind: "XList", plural, singular: "x", definition: "x", ..KindInfo::BLANK }
     }
 
     #[test]

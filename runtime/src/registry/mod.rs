@@ -140,33 +140,16 @@ fn create_only_kind(kinds: &'static [&'static KindInfo], group: &str, version: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apimachinery::schema::Schema;
     use crate::apimachinery::Scope;
 
     static CONFIG_MAP: KindInfo = KindInfo {
-        group: "",
-        version: "v1",
         kind: "ConfigMap",
         list_kind: "ConfigMapList",
         plural: "configmaps",
         singular: "configmap",
-        short_names: &[],
-        categories: &[],
-        scope: Scope::Namespaced,
-        served: true,
-        storage: true,
-        deprecated: false,
-        deprecation_warning: None,
         definition: "io.k8s.api.core.v1.ConfigMap",
-        schema: &Schema::DEFAULT,
-        status_subresource: false,
-        scale: None,
-        extra_subresources: &[],
-        strategy: None,
-        printer_columns: &[],
-        selectable_fields: &[],
         proto_package: "k8s.io.api.core.v1",
-        verbs: &[],
+        ..KindInfo::BLANK
     };
     static TOKEN_REVIEW: KindInfo = KindInfo {
         group: "authentication.k8s.io",
