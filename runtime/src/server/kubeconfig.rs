@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::pki::{write_file, Pki, PkiError};
+use super::pki::{name_fits, write_file, Pki, PkiError};
+use crate::auth::authn::x509::{anchors_of, verify_chain};
 use super::tls::{load_certificates, TlsError};
 
 /// Why the kubeconfig could not be written.
@@ -139,13 +140,8 @@ fn read(path: &Path) -> Result<String, PkiError> {
 
 /// Whether the serving `chain` verifies against the CA `bundle` for `host`.
 fn verifies(chain: &[CertificateDer<'static>], bundle: &[CertificateDer<'static>], host: &ServerName<'_>) -> bool {
-    let anchors: Vec<_> = bundle.iter().filter_map(|c| webpki::anchor_from_trusted_cert(c).ok()).collect();
-    let Some((leaf, intermediates)) = chain.split_first() else { return false };
-    let Ok(end_entity) = webpki::EndEntityCert::try_from(leaf) else { return false };
-    end_entity
-        .verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &anchors, intermediates, UnixTime::now(), webpki::KeyUsage::server_auth(), None, None)
-        .is_ok()
-        && end_entity.verify_is_valid_for_subject_name(host).is_ok()
+    verify_chain(&anchors_of(bundle), chain, webpki::KeyUsage::server_auth(), UnixTime::now()).is_ok()
+        && chain.first().is_some_and(|leaf| name_fits(leaf, host))
 }
 
 #[cfg(test)]

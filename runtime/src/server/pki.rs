@@ -20,6 +20,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use super::Flags;
+use crate::auth::authn::x509::{anchors_of, verify_chain};
 
 /// Common name of kapi's generated CA.
 pub const CA_COMMON_NAME: &str = "kapi-ca";
@@ -294,10 +295,8 @@ fn ensure_sa_key(path: &Path) -> Result<(), PkiError> {
 
 /// Whether `leaf` chains to the CA `ca_der` for `usage` and is still valid [`RENEW_BEFORE`] from now.
 fn leaf_fits(ca_der: &CertificateDer<'_>, leaf: &CertificateDer<'_>, usage: webpki::KeyUsage) -> bool {
-    let Ok(anchor) = webpki::anchor_from_trusted_cert(ca_der) else { return false };
-    let Ok(end_entity) = webpki::EndEntityCert::try_from(leaf) else { return false };
     let at = UnixTime::since_unix_epoch(Duration::from_secs(UnixTime::now().as_secs()) + RENEW_BEFORE);
-    end_entity.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &[anchor], &[], at, usage, None, None).is_ok()
+    verify_chain(&anchors_of(std::slice::from_ref(ca_der)), std::slice::from_ref(leaf), usage, at).is_ok()
 }
 
 /// Whether `leaf` is valid for `name` (a DNS name or an IP address).

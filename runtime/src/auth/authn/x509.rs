@@ -77,22 +77,29 @@ impl CaBundle {
     /// Verifies `chain` (leaf first, then intermediates) for client authentication at `now`.
     /// The error reads like Go's x509 errors.
     pub fn verify_client(&self, chain: &[CertificateDer<'static>], now: UnixTime) -> Result<(), String> {
-        let Some(leaf) = chain.first() else {
+        if chain.is_empty() {
             return Err("x509: no certificate presented".to_string());
-        };
-        let cert = EndEntityCert::try_from(leaf).map_err(|e| format!("x509: malformed certificate: {e:?}"))?;
-        cert.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &self.anchors,
-            &chain[1..],
-            now,
-            KeyUsage::client_auth(),
-            None,
-            None,
-        )
-        .map(|_| ())
-        .map_err(|e| go_message(&e, now))
+        }
+        verify_chain(&self.anchors, chain, KeyUsage::client_auth(), now).map_err(|e| match e {
+            webpki::Error::BadDer | webpki::Error::BadDerTime | webpki::Error::TrailingData(_) => {
+                format!("x509: malformed certificate: {e:?}")
+            }
+            other => go_message(&other, now),
+        })
     }
+}
+
+/// The trust anchors of `certs`; certificates that cannot be anchors are skipped.
+pub fn anchors_of(certs: &[CertificateDer<'_>]) -> Vec<TrustAnchor<'static>> {
+    certs.iter().filter_map(|c| webpki::anchor_from_trusted_cert(c).ok().map(|a| a.to_owned())).collect()
+}
+
+/// Verifies `chain` (leaf first, then intermediates) against `anchors` for `usage` at time `at`:
+/// the one chain check of client authentication, the generated PKI and the kubeconfig.
+pub fn verify_chain(anchors: &[TrustAnchor<'_>], chain: &[CertificateDer<'_>], usage: KeyUsage, at: UnixTime) -> Result<(), webpki::Error> {
+    let Some((leaf, intermediates)) = chain.split_first() else { return Err(webpki::Error::BadDer) };
+    let cert = EndEntityCert::try_from(leaf)?;
+    cert.verify_for_usage(webpki::ALL_VERIFICATION_ALGS, anchors, intermediates, at, usage, None, None).map(|_| ())
 }
 
 /// Go's crypto/x509 wording for webpki's verification errors.
