@@ -11,7 +11,7 @@ pub mod escalation;
 pub mod security;
 pub mod setup;
 
-pub use security::{Authenticate, Security, ServiceAccountTokens, TokenSpec};
+pub use security::{Authenticate, Security};
 
 use std::collections::BTreeMap;
 

@@ -22,37 +22,6 @@ pub trait Authenticate: Send + Sync {
     fn strip_headers(&self, headers: &mut http::HeaderMap);
 }
 
-/// What a TokenRequest asks for (serviceaccounts/token).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenSpec {
-    /// The service account's namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-    /// Its uid.
-    pub uid: String,
-    /// The token's audiences (never empty: the API audiences by default).
-    pub audiences: Vec<String>,
-    /// Lifetime in seconds.
-    pub expiration_seconds: i64,
-    /// The object the token is bound to: (kind, name, uid) of a Pod, Secret or Node.
-    pub bound: Option<(String, String, String)>,
-    /// The node of a bound pod: (name, uid).
-    pub node: Option<(String, String)>,
-}
-
-/// The service-account token issuer and its published keys.
-pub trait ServiceAccountTokens: Send + Sync {
-    /// Signs a token; its expiry time.
-    fn issue(&self, spec: &TokenSpec) -> Result<(String, chrono::DateTime<chrono::Utc>), String>;
-    /// `--service-account-max-token-expiration` in seconds, when set.
-    fn max_expiration_seconds(&self) -> Option<i64>;
-    /// `/.well-known/openid-configuration`.
-    fn openid_configuration(&self) -> serde_json::Value;
-    /// `/openid/v1/jwks`.
-    fn jwks(&self) -> serde_json::Value;
-}
-
 /// Authentication and authorization of one server.
 #[derive(Clone)]
 pub struct Security {
@@ -61,7 +30,7 @@ pub struct Security {
     /// May they.
     pub authz: Arc<dyn Authorizer>,
     /// Service-account tokens (TokenRequest, OIDC discovery); `None` when not configured.
-    pub tokens: Option<Arc<dyn ServiceAccountTokens>>,
+    pub tokens: Option<Arc<super::authn::serviceaccount::TokenIssuer>>,
 }
 
 impl Security {

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::authn::serviceaccount::{BoundKind, BoundObject, TokenIssuer};
 use super::authn::{self, Authenticated, AuthnError, RegistryLookup, RequestCredentials, TokenAuthenticator};
 use super::authz;
 use super::escalation::RbacEscalation;
-use super::{Authenticate, Security, ServiceAccountTokens, TokenSpec};
+use super::{Authenticate, Security};
 use crate::registry::Registry;
 use crate::server::{Flags, ServeError};
 
@@ -38,54 +37,22 @@ pub async fn security_from_flags(
         authz::rbac::aggregation::spawn_controller(rbac, registry.clone());
         RbacEscalation::new(chain.clone(), rbac.clone()).install(registry);
     }
-    let issuer = authn.issuer();
-    Ok(Security { authn: Arc::new(ChainAuthn(authn)), authz: chain, tokens: Some(Arc::new(Tokens(issuer))) })
+    let tokens = Some(authn.issuer());
+    Ok(Security { authn: Arc::new(authn), authz: chain, tokens })
 }
-
-struct ChainAuthn(authn::Chain);
 
 #[async_trait]
-impl Authenticate for ChainAuthn {
+impl Authenticate for authn::Chain {
     async fn authenticate(&self, creds: &RequestCredentials<'_>) -> Result<Authenticated, AuthnError> {
-        self.0.authenticate(creds).await
+        authn::Chain::authenticate(self, creds).await
     }
     fn token_authenticator(&self) -> Arc<dyn TokenAuthenticator> {
-        self.0.token_authenticator()
+        authn::Chain::token_authenticator(self)
     }
     fn api_audiences(&self) -> Vec<String> {
-        self.0.api_audiences().to_vec()
+        authn::Chain::api_audiences(self).to_vec()
     }
     fn strip_headers(&self, headers: &mut http::HeaderMap) {
-        self.0.strip_front_proxy_headers(headers);
-    }
-}
-
-struct Tokens(Arc<TokenIssuer>);
-
-impl ServiceAccountTokens for Tokens {
-    fn issue(&self, spec: &TokenSpec) -> Result<(String, chrono::DateTime<chrono::Utc>), String> {
-        let bound = match &spec.bound {
-            Some((kind, name, uid)) => Some(BoundObject {
-                kind: BoundKind::from_kind(kind).ok_or_else(|| format!("cannot bind a token to a {kind}"))?,
-                name: name.clone(),
-                uid: uid.clone(),
-            }),
-            None => None,
-        };
-        let node = spec.node.as_ref().map(|(n, u)| (n.as_str(), u.as_str()));
-        let issued = self
-            .0
-            .issue(&spec.namespace, &spec.name, &spec.uid, &spec.audiences, spec.expiration_seconds, bound.as_ref(), node)
-            .map_err(|e| e.to_string())?;
-        Ok((issued.token, issued.expires_at))
-    }
-    fn max_expiration_seconds(&self) -> Option<i64> {
-        self.0.max_expiration_seconds()
-    }
-    fn openid_configuration(&self) -> serde_json::Value {
-        self.0.openid_configuration()
-    }
-    fn jwks(&self) -> serde_json::Value {
-        self.0.jwks()
+        self.strip_front_proxy_headers(headers);
     }
 }

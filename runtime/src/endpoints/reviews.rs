@@ -102,9 +102,9 @@ pub(super) async fn create(
             let audiences = audiences_of(security, &spec);
             match security.authn.token_authenticator().authenticate_token(token, &audiences).await {
                 Ok(Some(a)) => {
-                    let user = a.user.with_authenticated_group();
+                    // The token authenticators already added `system:authenticated`.
                     let audiences = if a.audiences.is_empty() { audiences } else { a.audiences };
-                    json!({ "authenticated": true, "user": user, "audiences": audiences })
+                    json!({ "authenticated": true, "user": a.user, "audiences": audiences })
                 }
                 Ok(None) => json!({ "user": {} }),
                 Err(e) => json!({ "user": {}, "error": e.to_string() }),

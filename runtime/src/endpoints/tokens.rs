@@ -10,7 +10,7 @@ use super::negotiate;
 use super::resource::{parse_cached, Ctx};
 use super::{json_response, not_found_page, ApiServer, Body};
 use crate::apimachinery::{FieldError, Time};
-use crate::auth::TokenSpec;
+use crate::auth::authn::serviceaccount::{BoundKind, BoundObject};
 use crate::cacher::ResourceVersion;
 use crate::registry::{ApiError, Target};
 
@@ -61,11 +61,17 @@ pub(super) async fn token_request(
     let uid = account.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
     let audiences = super::reviews::audiences_of(server.security(), &spec);
     let (bound, node) = match spec.get("boundObjectRef").filter(|v| !v.is_null()) {
-        Some(r) => bound_object(server, &namespace, name, r).await?,
+        Some(r) => {
+            let (bound, node) = bound_object(server, &namespace, name, r).await?;
+            (Some(bound), node)
+        }
         None => (None, None),
     };
-    let token_spec = TokenSpec { namespace: namespace.clone(), name: name.into(), uid, audiences: audiences.clone(), expiration_seconds: expiration, bound, node };
-    let (token, expires) = tokens.issue(&token_spec).map_err(ApiError::Internal)?;
+    let node = node.as_ref().map(|(n, u)| (n.as_str(), u.as_str()));
+    let issued = tokens
+        .issue(&namespace, name, &uid, &audiences, expiration, bound.as_ref(), node)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (token, expires) = (issued.token, issued.expires_at);
     let object = request.as_object_mut().ok_or_else(|| ApiError::BadRequest("the object provided is unrecognized (must be of type TokenRequest)".into()))?;
     object.insert("kind".into(), json!("TokenRequest"));
     object.insert("apiVersion".into(), json!("authentication.k8s.io/v1"));
@@ -102,13 +108,13 @@ async fn bound_object(
     namespace: &str,
     account: &str,
     reference: &Value,
-) -> Result<(Option<(String, String, String)>, Option<(String, String)>), ApiError> {
+) -> Result<(BoundObject, Option<(String, String)>), ApiError> {
     let s = |k: &str| reference.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let (kind, name, uid, api_version) = (s("kind"), s("name"), s("uid"), s("apiVersion"));
-    let resource = match (kind.as_str(), api_version.as_str()) {
-        ("Pod", "v1" | "") => "pods",
-        ("Secret", "v1" | "") => "secrets",
-        ("Node", "v1" | "") => "nodes",
+    let (bound_kind, resource) = match (kind.as_str(), api_version.as_str()) {
+        ("Pod", "v1" | "") => (BoundKind::Pod, "pods"),
+        ("Secret", "v1" | "") => (BoundKind::Secret, "secrets"),
+        ("Node", "v1" | "") => (BoundKind::Node, "nodes"),
         _ => {
             let gvk = if api_version.is_empty() { format!("Kind={kind}") } else { format!("{api_version}, Kind={kind}") };
             return Err(ApiError::BadRequest(format!("cannot bind token to object of type {gvk}")));
@@ -138,7 +144,7 @@ async fn bound_object(
             }
         }
     }
-    Ok((Some((kind, name, actual)), node))
+    Ok((BoundObject { kind: bound_kind, name, uid: actual }, node))
 }
 
 async fn get_object(server: &Arc<ApiServer>, resource: &str, namespace: Option<&str>, name: &str) -> Result<Value, ApiError> {
