@@ -4,14 +4,15 @@
 
 use http::Method;
 
-use super::request::{parse_path, Query, Target};
+use super::request::{Query, Target};
 use crate::apimachinery::{go, Status, StatusDetails};
 use crate::auth::{Attributes, UserInfo};
 
 /// The authorization attributes of a request by `user` (k8s.io/apiserver's RequestInfo): resource
 /// requests get their verb from the method (get/list/watch/create/update/patch/delete/
 /// deletecollection), everything else is a non-resource request with the lower-case method.
-pub fn request_attributes(method: &Method, path: &str, query: &Query, user: UserInfo) -> Attributes {
+/// `target` is `path` parsed (the caller routes on it too).
+pub fn request_attributes(method: &Method, path: &str, target: &Target, query: &Query, user: UserInfo) -> Attributes {
     let lower = method.as_str().to_ascii_lowercase();
     let non_resource = |user: UserInfo| Attributes {
         user,
@@ -20,7 +21,7 @@ pub fn request_attributes(method: &Method, path: &str, query: &Query, user: User
         path: path.to_string(),
         ..Attributes::default()
     };
-    let rp = match parse_path(path) {
+    let rp = match target {
         Target::Resource(rp) => rp,
         _ => return non_resource(user),
     };
@@ -238,9 +239,10 @@ pub fn forbidden(attributes: &Attributes, reason: &str) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoints::request::parse_path;
 
     fn attrs(method: Method, path: &str, query: &str) -> Attributes {
-        request_attributes(&method, path, &Query::parse(Some(query)), UserInfo::anonymous())
+        request_attributes(&method, path, &parse_path(path), &Query::parse(Some(query)), UserInfo::anonymous())
     }
 
     #[test]

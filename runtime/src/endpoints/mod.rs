@@ -109,8 +109,12 @@ impl ApiServer {
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-        let response = match self.admit_request(req).await {
-            Ok((req, user)) => match self.route(req, user).await {
+        // Parsed once: authorization and routing both need them.
+        let path = req.uri().path().to_string();
+        let query = Query::parse(req.uri().query());
+        let target = parse_path(&path);
+        let response = match self.admit_request(req, &path, &target, &query).await {
+            Ok((req, user)) => match self.route(req, user, &path, target, &query).await {
                 Ok(r) => r,
                 Err(e) => status_response(&e.to_status()),
             },
@@ -127,7 +131,13 @@ impl ApiServer {
 
     /// Authentication (401) and authorization (403) of a request; the request (identity headers
     /// of a front proxy removed) and who sent it.
-    async fn admit_request<B>(&self, mut req: Request<B>) -> Result<(Request<B>, crate::auth::UserInfo), Status> {
+    async fn admit_request<B>(
+        &self,
+        mut req: Request<B>,
+        path: &str,
+        target: &Target,
+        query: &Query,
+    ) -> Result<(Request<B>, crate::auth::UserInfo), Status> {
         // The accept loop says how the request came. Only the insecure port (loopback, plain HTTP)
         // is trusted; a request without that mark is authenticated like any other (fail closed).
         let certificates = match req.extensions().get::<crate::server::ConnInfo>() {
@@ -148,8 +158,7 @@ impl ApiServer {
             Some(impersonated) => impersonated,
             None => user,
         };
-        let query = Query::parse(req.uri().query());
-        let attributes = filters::request_attributes(req.method(), req.uri().path(), &query, user);
+        let attributes = filters::request_attributes(req.method(), path, target, query, user);
         let verdict = self.security.authz.authorize(&attributes).await;
         if verdict.decision != crate::auth::Decision::Allow {
             return Err(filters::forbidden(&attributes, &verdict.reason));
@@ -157,15 +166,19 @@ impl ApiServer {
         Ok((req, attributes.user))
     }
 
-    async fn route<B>(self: &Arc<Self>, req: Request<B>, user: crate::auth::UserInfo) -> Result<Response<Body>, ApiError>
+    async fn route<B>(
+        self: &Arc<Self>,
+        req: Request<B>,
+        user: crate::auth::UserInfo,
+        path: &str,
+        target: Target,
+        query: &Query,
+    ) -> Result<Response<Body>, ApiError>
     where
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let path = req.uri().path().to_string();
-        let query = Query::parse(req.uri().query());
         let accept = parse_accept(req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-        let target = parse_path(&path);
         let kinds = self.registry.kinds();
         let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
         match target {
@@ -222,9 +235,9 @@ impl ApiServer {
                 } else {
                     Bytes::new()
                 };
-                resource::handle(self, &parts, rp, &query, &accept, body, user).await
+                resource::handle(self, &parts, rp, query, &accept, body, user).await
             }
-            Target::Other => self.other(&req, &path, &query, &accept).await,
+            Target::Other => self.other(&req, path, query, &accept).await,
         }
     }
 
