@@ -120,7 +120,7 @@ async fn bound_object(
             return Err(ApiError::BadRequest(format!("cannot bind token to object of type {gvk}")));
         }
     };
-    let object = get_object(server, resource, (resource != "nodes").then_some(namespace), &name).await?;
+    let object = server.registry().get_json("", resource, (resource != "nodes").then_some(namespace), &name).await?;
     let actual = object.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
     if !uid.is_empty() && uid != actual {
         return Err(ApiError::Conflict {
@@ -138,7 +138,7 @@ async fn bound_object(
             )));
         }
         if let Some(node_name) = object.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
-            if let Ok(n) = get_object(server, "nodes", None, node_name).await {
+            if let Ok(n) = server.registry().get_json("", "nodes", None, node_name).await {
                 let node_uid = n.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
                 node = Some((node_name.to_string(), node_uid));
             }
@@ -147,11 +147,6 @@ async fn bound_object(
     Ok((BoundObject { kind: bound_kind, name, uid: actual }, node))
 }
 
-async fn get_object(server: &Arc<ApiServer>, resource: &str, namespace: Option<&str>, name: &str) -> Result<Value, ApiError> {
-    let store = server.registry().store("", "v1", resource).ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
-    let got = store.get(namespace, name, ResourceVersion::Unset).await?;
-    parse_cached(got.object.as_deref())
-}
 
 /// The OIDC discovery documents (404 when service-account tokens are not configured).
 pub(super) fn discovery(server: &ApiServer, path: &str) -> Response<Body> {

@@ -108,6 +108,27 @@ impl Registry {
             .map(|(_, s)| s)
     }
 
+    /// One object of `group`'s `resource` (its storage version) as JSON, read consistently (a
+    /// deleted object is gone at once): the security code's reads of ServiceAccounts, Secrets,
+    /// Pods and Nodes. A missing object is `ApiError::NotFound`.
+    pub async fn get_json(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let store = self
+            .kinds
+            .iter()
+            .find(|k| k.group == group && k.plural == resource && k.served && k.storage)
+            .and_then(|k| self.store(k.group, k.version, k.plural))
+            .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
+        let got = store.get(namespace, name, crate::cacher::ResourceVersion::Unset).await?;
+        let object = got.object.ok_or_else(|| ApiError::NotFound(store.target(name)))?;
+        serde_json::from_slice(&object.bytes).map_err(|e| ApiError::Internal(format!("decoding {resource} {name}: {e}")))
+    }
+
     /// Every store.
     pub fn stores(&self) -> impl Iterator<Item = &Arc<Store>> {
         self.stores.values()

@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::AuthnError;
-use crate::cacher::ResourceVersion;
 use crate::registry::{ApiError, Registry};
 
 /// Reads one object by group, resource, namespace and name.
@@ -28,17 +27,9 @@ pub struct RegistryLookup(pub Arc<Registry>);
 #[async_trait]
 impl ObjectLookup for RegistryLookup {
     async fn get(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Result<Option<Value>, AuthnError> {
-        let Some(store) = self.0.store(group, "v1", resource) else {
-            return Err(AuthnError(format!("the server could not find the requested resource ({resource}.{group})")));
-        };
-        let ns = if namespace.is_empty() { None } else { Some(namespace) };
-        match store.get(ns, name, ResourceVersion::Unset).await {
-            Ok(got) => match got.object {
-                Some(object) => serde_json::from_slice(&object.bytes)
-                    .map(Some)
-                    .map_err(|e| AuthnError(format!("decoding {resource} {namespace}/{name}: {e}"))),
-                None => Ok(None),
-            },
+        let ns = (!namespace.is_empty()).then_some(namespace);
+        match self.0.get_json(group, resource, ns, name).await {
+            Ok(object) => Ok(Some(object)),
             Err(ApiError::NotFound(_)) => Ok(None),
             Err(e) => Err(AuthnError(e.to_string())),
         }

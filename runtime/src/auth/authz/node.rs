@@ -55,11 +55,7 @@ impl NodeGraph for RegistryGraph {
     }
 
     async fn get(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value> {
-        let store = self.0.kinds().iter().find(|k| k.group == group && k.plural == resource && k.storage)?;
-        let store = self.0.store(group, store.version, resource)?;
-        let ns = (!namespace.is_empty()).then_some(namespace);
-        let got = store.get(ns, name, ResourceVersion::Unset).await.ok()?;
-        serde_json::from_slice(&got.object?.bytes).ok()
+        self.0.get_json(group, resource, (!namespace.is_empty()).then_some(namespace), name).await.ok()
     }
 }
 
