@@ -118,24 +118,14 @@ pub(super) async fn create(
     Ok(respond(info, output, &object))
 }
 
-/// kind/apiVersion default to the endpoint's; others are refused, as for any create.
+/// kind/apiVersion as for any create; the answer echoes an empty `metadata` as upstream's does.
 fn check_type_meta(info: &KindInfo, object: &mut Value) -> Result<(), ApiError> {
-    let api_version = if info.group.is_empty() { info.version.to_string() } else { format!("{}/{}", info.group, info.version) };
-    let Some(o) = object.as_object_mut() else {
-        return Err(ApiError::BadRequest(format!("the object provided is unrecognized (must be of type {})", info.kind)));
-    };
-    let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    let version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-    if (!kind.is_empty() && kind != info.kind) || (!version.is_empty() && version != api_version) {
-        return Err(ApiError::BadRequest(format!(
-            "the API version in the data ({version}) does not match the expected API version ({api_version})"
-        )));
-    }
-    o.insert("kind".into(), Value::String(info.kind.into()));
-    o.insert("apiVersion".into(), Value::String(api_version));
-    let meta = o.entry("metadata").or_insert_with(|| json!({}));
-    if let Some(m) = meta.as_object_mut() {
-        m.entry("creationTimestamp").or_insert(Value::Null);
+    crate::registry::store::check_type_meta(info, object)?;
+    if let Some(o) = object.as_object_mut() {
+        let meta = o.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.entry("creationTimestamp").or_insert(Value::Null);
+        }
     }
     Ok(())
 }

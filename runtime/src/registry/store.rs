@@ -228,34 +228,7 @@ impl Store {
     /// Checks `apiVersion` and `kind` of a request body, filling in missing ones from the endpoint
     /// (upstream decodes with the endpoint's kind as the default).
     pub fn check_type_meta(&self, object: &mut Value) -> Result<(), ApiError> {
-        let info = self.info;
-        let Some(map) = object.as_object_mut() else {
-            return Err(ApiError::BadRequest(format!(
-                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
-                info.kind,
-                crate::apimachinery::patch::json_kind(object)
-            )));
-        };
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-        let kind = text(map.get("kind"));
-        let api_version = text(map.get("apiVersion"));
-        if kind.is_empty() {
-            map.insert("kind".into(), Value::String(info.kind.into()));
-        } else if kind != info.kind {
-            return Err(ApiError::BadRequest(format!(
-                "the kind in the data ({kind}) does not match the expected kind ({})",
-                info.kind
-            )));
-        }
-        if api_version.is_empty() {
-            map.insert("apiVersion".into(), Value::String(info.api_version()));
-        } else if api_version != info.api_version() {
-            return Err(ApiError::BadRequest(format!(
-                "the API version in the data ({api_version}) does not match the expected API version ({})",
-                info.api_version()
-            )));
-        }
-        Ok(())
+        check_type_meta(self.info, object)
     }
 
     /// `<Kind> in version "<v>" cannot be handled as a <Kind>: <why>` (a 400 decode error).
@@ -964,6 +937,38 @@ pub fn generate_name(base: &str) -> String {
     let random = uuid::Uuid::new_v4();
     let suffix: String = random.as_bytes().iter().take(5).map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
     format!("{base}{suffix}")
+}
+
+/// `kind` and `apiVersion` of a request body: defaulted from the endpoint's kind when absent,
+/// refused with upstream's messages when they name another.
+pub fn check_type_meta(info: &KindInfo, object: &mut Value) -> Result<(), ApiError> {
+    let Some(map) = object.as_object_mut() else {
+        return Err(ApiError::BadRequest(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
+            info.kind,
+            crate::apimachinery::patch::json_kind(object)
+        )));
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = text(map.get("kind"));
+    let api_version = text(map.get("apiVersion"));
+    if kind.is_empty() {
+        map.insert("kind".into(), Value::String(info.kind.into()));
+    } else if kind != info.kind {
+        return Err(ApiError::BadRequest(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({})",
+            info.kind
+        )));
+    }
+    if api_version.is_empty() {
+        map.insert("apiVersion".into(), Value::String(info.api_version()));
+    } else if api_version != info.api_version() {
+        return Err(ApiError::BadRequest(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            info.api_version()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
