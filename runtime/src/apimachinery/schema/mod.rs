@@ -27,7 +27,7 @@ mod validate;
 pub mod wellknown;
 
 use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use regex::Regex;
 use serde_json::Value;
@@ -408,15 +408,17 @@ fn go_regex_source(pattern: &str) -> String {
 }
 
 /// Compiles (once, cached) a Go-syntax regular expression; the error text when it does not compile.
-pub fn compiled_regex(pattern: &str) -> Result<Regex, String> {
-    static CACHE: OnceLock<RwLock<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
+/// Shared, not cloned: a cloned `Regex` starts with empty matching caches, which made every
+/// validated `date-time` field rebuild its DFA (5% of a create's CPU, measured).
+pub fn compiled_regex(pattern: &str) -> Result<Arc<Regex>, String> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Result<Arc<Regex>, String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
     if let Ok(map) = cache.read() {
         if let Some(r) = map.get(pattern) {
             return r.clone();
         }
     }
-    let compiled = Regex::new(&go_regex_source(pattern)).map_err(|e| e.to_string());
+    let compiled = Regex::new(&go_regex_source(pattern)).map(Arc::new).map_err(|e| e.to_string());
     if let Ok(mut map) = cache.write() {
         map.insert(pattern.to_string(), compiled.clone());
     }
