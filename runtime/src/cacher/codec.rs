@@ -1,11 +1,14 @@
-//! `JsonCodec`: a kind-agnostic [`ObjectCodec`] for objects stored as JSON. It stamps
-//! `metadata.resourceVersion` and reads labels, name, namespace and the kind's selectable fields.
+//! `JsonCodec`: a kind-agnostic [`ObjectCodec`] for objects stored as JSON (or, with
+//! [`JsonCodec::for_storage`], in any storage media type: protobuf is decoded straight into the
+//! object, without JSON in between). It stamps `metadata.resourceVersion` and reads labels, name,
+//! namespace and the kind's selectable fields; the cache keeps the object's JSON.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::object::{AttrMap, CachedObject, DecodeError, Decoded, ObjectCodec, FIELD_NAME, FIELD_NAMESPACE};
 use crate::apimachinery::jsonpath::JsonPath;
+use crate::storage::codec::ObjectCodec as StorageCodec;
 use crate::storage::{KeyValue, Revision};
 
 /// Decodes JSON-stored objects of one kind.
@@ -13,6 +16,8 @@ use crate::storage::{KeyValue, Revision};
 pub struct JsonCodec {
     /// Selectable fields beyond name and namespace (`spec.nodeName`), with their parsed paths.
     fields: Vec<(String, Option<JsonPath>)>,
+    /// How stored bytes decode; `None`: they are JSON.
+    stored: Option<StorageCodec>,
 }
 
 impl JsonCodec {
@@ -26,7 +31,21 @@ impl JsonCodec {
                 (f.to_string(), JsonPath::parse(&format!(".{f}")).ok())
             })
             .collect();
-        JsonCodec { fields }
+        JsonCodec { fields, stored: None }
+    }
+
+    /// [`JsonCodec::new`] for stored bytes in any of `stored`'s formats.
+    pub fn for_storage<S: AsRef<str>>(selectable_fields: &[S], stored: StorageCodec) -> JsonCodec {
+        JsonCodec { stored: Some(stored), ..JsonCodec::new(selectable_fields) }
+    }
+
+    fn parse_stored(&self, bytes: &[u8]) -> Result<Value, DecodeError> {
+        let Some(stored) = &self.stored else { return JsonCodec::parse(bytes) };
+        let value = stored.decode_value(bytes).map_err(DecodeError)?;
+        if !value.is_object() {
+            return Err(DecodeError("stored value is not a JSON object".into()));
+        }
+        Ok(value)
     }
 
     fn parse(bytes: &[u8]) -> Result<Value, DecodeError> {
@@ -57,7 +76,7 @@ impl JsonCodec {
 
 impl ObjectCodec for JsonCodec {
     fn decode(&self, kv: &KeyValue) -> Result<Decoded, DecodeError> {
-        let mut value = JsonCodec::parse(&kv.value)?;
+        let mut value = self.parse_stored(&kv.value)?;
         JsonCodec::stamp(&mut value, kv.mod_revision)?;
         let metadata = value.get("metadata");
         let labels: AttrMap = metadata

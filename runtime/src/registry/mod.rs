@@ -42,11 +42,12 @@ impl Registry {
         media: MediaType,
     ) -> Result<Arc<Registry>, ApiError> {
         // Each kind sees storage through its codec (`--storage-media-type`): JSON in and out.
-        let kind_storage = |info: &'static KindInfo| Transcoded::wrap(storage.clone(), ObjectCodec::new(media, info.schema));
+        let kind_storage = |info: &'static KindInfo| Transcoded::new(storage.clone(), ObjectCodec::new(media, info.schema));
+        // The caches read the backend itself and decode stored bytes straight into objects (no
+        // JSON in between for protobuf).
         let list_watch = |info: &'static KindInfo| -> (Arc<dyn ListWatch>, String) {
-            let storage = kind_storage(info);
             let prefix = layout.resource_prefix(info.group, info.plural);
-            let codec = Arc::new(JsonCodec::new(info.selectable_fields));
+            let codec = Arc::new(JsonCodec::for_storage(info.selectable_fields, ObjectCodec::new(media, info.schema)));
             let lw: Arc<dyn ListWatch> = match cache.mode(&info.group_resource()) {
                 CacheMode::Cached { capacity } => {
                     Arc::new(Cacher::new(storage.clone(), prefix.clone(), CacherOptions::with_capacity(capacity), codec))
@@ -64,7 +65,7 @@ impl Registry {
         });
         let lookup = namespaces.as_ref().zip(ns_info).map(|(ns, info)| NamespaceLookup {
             lw: ns.list_watch().clone(),
-            storage: kind_storage(info),
+            storage: kind_storage(info) as Arc<dyn Storage>,
             prefix: ns.prefix().to_string(),
         });
         let mut stores = BTreeMap::new();

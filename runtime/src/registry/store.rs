@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, Target};
@@ -13,6 +12,7 @@ use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fi
 use crate::apimachinery::validation::validate_object_meta;
 use crate::apimachinery::{go, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
 use crate::cacher::{GetResponse, ListWatch, ResourceVersion};
+use crate::storage::codec::Transcoded;
 use crate::storage::keys::KeyLayout;
 use crate::storage::{KeyValue, Revision, Storage, StorageError};
 
@@ -119,6 +119,8 @@ pub struct Store {
     /// Its rules.
     pub strategy: Strategy,
     storage: Arc<dyn Storage>,
+    /// The same storage, for writes encoded once from the object.
+    writes: Arc<Transcoded>,
     lw: Arc<dyn ListWatch>,
     prefix: String,
     namespaces: Option<NamespaceLookup>,
@@ -129,12 +131,21 @@ impl Store {
     /// A store for `info` under `prefix` (`/registry/configmaps/`), reading through `lw`.
     pub fn new(
         info: &'static KindInfo,
-        storage: Arc<dyn Storage>,
+        storage: Arc<Transcoded>,
         lw: Arc<dyn ListWatch>,
         prefix: String,
         namespaces: Option<NamespaceLookup>,
     ) -> Store {
-        Store { info, strategy: Strategy::for_kind(info), storage, lw, prefix, namespaces, admission: std::sync::OnceLock::new() }
+        Store {
+            info,
+            strategy: Strategy::for_kind(info),
+            storage: storage.clone(),
+            writes: storage,
+            lw,
+            prefix,
+            namespaces,
+            admission: std::sync::OnceLock::new(),
+        }
     }
 
     /// Installs the validating admission of this kind's writes (once; later calls are ignored).
@@ -362,7 +373,8 @@ impl Store {
         } else {
             meta.namespace.clear();
         }
-        if meta.name.is_empty() && !meta.generate_name.is_empty() {
+        let generated = meta.name.is_empty() && !meta.generate_name.is_empty();
+        if generated {
             meta.name = generate_name(&meta.generate_name);
         }
         let now = Time::now();
@@ -393,9 +405,24 @@ impl Store {
         if opts.dry_run {
             return Ok(Written { object, warnings, created: true });
         }
-        let key = self.key(self.ns(Some(&meta.namespace)), &meta.name);
-        let bytes = encode(&object)?;
-        let rev = self.storage.create(&key, bytes).await.map_err(|e| ApiError::storage(self.target(&meta.name), e))?;
+        let mut attempts = 1;
+        let rev = loop {
+            let key = self.key(self.ns(Some(&meta.namespace)), &meta.name);
+            match self.writes.create_object(&key, &object).await {
+                Ok(rev) => break rev,
+                // A generated name that is taken: upstream (RetryGenerateName) tries new names, up
+                // to 8 attempts in all, each admitted again.
+                Err(StorageError::AlreadyExists { .. }) if generated && attempts < MAX_GENERATE_NAME_ATTEMPTS => {
+                    attempts += 1;
+                    meta.name = generate_name(&meta.generate_name);
+                    if let Some(m) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                        m.insert("name".into(), Value::String(meta.name.clone()));
+                    }
+                    self.admit(opts, &object, None).await?;
+                }
+                Err(e) => return Err(ApiError::storage(self.target(&meta.name), e)),
+            }
+        };
         set_resource_version(&mut object, rev);
         Ok(Written { object, warnings, created: true })
     }
@@ -451,8 +478,7 @@ impl Store {
             }
             let mut stored = new;
             strip_resource_version(&mut stored);
-            let bytes = encode(&stored)?;
-            match self.storage.update(&key, bytes, kv.mod_revision).await {
+            match self.writes.update_object(&key, &stored, kv.mod_revision).await {
                 Ok(rev) => {
                     set_resource_version(&mut stored, rev);
                     return Ok((stored, true));
@@ -809,13 +835,6 @@ impl Store {
         .await?;
         Ok(())
     }
-
-    /// Encodes an object for storage (without its resourceVersion).
-    pub fn encode_for_storage(object: &Value) -> Result<Bytes, ApiError> {
-        let mut o = object.clone();
-        strip_resource_version(&mut o);
-        encode(&o)
-    }
 }
 
 /// What a dry-run update answers: the object it would write, with the live resourceVersion.
@@ -881,9 +900,6 @@ pub fn unsupported_patch(builtin: bool) -> ApiError {
     ))
 }
 
-fn encode(object: &Value) -> Result<Bytes, ApiError> {
-    serde_json::to_vec(object).map(Bytes::from).map_err(|e| ApiError::Internal(e.to_string()))
-}
 
 /// Sets `metadata.resourceVersion`.
 pub fn set_resource_version(object: &mut Value, rev: Revision) {
@@ -929,6 +945,10 @@ fn same_ignoring_managed_time(a: &Value, b: &Value) -> bool {
 fn go_string_list(items: &[&String]) -> String {
     format!("[{}]", items.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
 }
+
+/// How many names a create with `generateName` tries when the generated name is taken
+/// (upstream's `maxNameGenerationCreateAttempts`).
+const MAX_GENERATE_NAME_ATTEMPTS: u32 = 8;
 
 /// `names.SimpleNameGenerator`: the prefix (cut to 58 characters) plus 5 random characters.
 pub fn generate_name(base: &str) -> String {

@@ -75,6 +75,26 @@ impl ObjectCodec {
         self.media
     }
 
+    /// An object (as the registry holds it) → stored bytes: encoded once, straight from the value.
+    pub fn encode_value(&self, object: &Value) -> Result<Bytes, StorageError> {
+        match self.media {
+            MediaType::Json => serde_json::to_vec(object).map(Bytes::from).map_err(encode_error),
+            MediaType::Yaml => serde_yaml::to_string(object).map(Bytes::from).map_err(encode_error),
+            MediaType::Protobuf => proto::encode_object(self.schema, object).map(Bytes::from).map_err(encode_error),
+        }
+    }
+
+    /// Stored bytes (any format) → the object, without a JSON round trip for protobuf and YAML.
+    pub fn decode_value(&self, stored: &[u8]) -> Result<Value, String> {
+        if stored.starts_with(&proto::MAGIC) {
+            return proto::decode_object(self.schema, stored).map_err(|e| e.to_string());
+        }
+        match stored.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => serde_json::from_slice(stored).map_err(|e| e.to_string()),
+            Some(_) => serde_yaml::from_slice(stored).map_err(|e| e.to_string()),
+        }
+    }
+
     /// JSON (as the registry writes it) → stored bytes.
     pub fn encode(&self, json: Bytes) -> Result<Bytes, StorageError> {
         match self.media {
@@ -93,17 +113,9 @@ impl ObjectCodec {
     /// Stored bytes (any format) → JSON. Bytes that are none of the formats are passed on as they
     /// are, for the JSON decoder above to report.
     pub fn decode(&self, stored: Bytes) -> Bytes {
-        if stored.starts_with(&proto::MAGIC) {
-            return match proto::decode_object(self.schema, &stored).and_then(|v| {
-                serde_json::to_vec(&v).map_err(|e| proto::ProtoError::Malformed(e.to_string()))
-            }) {
-                Ok(json) => Bytes::from(json),
-                Err(_) => stored,
-            };
-        }
         match stored.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | None => stored,
-            Some(_) => match serde_yaml::from_slice::<Value>(&stored) {
+            _ => match self.decode_value(&stored) {
                 Ok(v @ Value::Object(_)) => serde_json::to_vec(&v).map(Bytes::from).unwrap_or(stored),
                 _ => stored,
             },
@@ -131,7 +143,33 @@ pub struct Transcoded {
 impl Transcoded {
     /// Wraps `inner` (under every media type: reads may meet objects written under another).
     pub fn wrap(inner: Arc<dyn Storage>, codec: ObjectCodec) -> Arc<dyn Storage> {
+        Transcoded::new(inner, codec)
+    }
+
+    /// [`Transcoded::wrap`], keeping the concrete type for [`Transcoded::create_object`] and
+    /// [`Transcoded::update_object`].
+    pub fn new(inner: Arc<dyn Storage>, codec: ObjectCodec) -> Arc<Transcoded> {
         Arc::new(Transcoded { inner, codec })
+    }
+
+    /// The backend underneath.
+    pub fn inner(&self) -> &Arc<dyn Storage> {
+        &self.inner
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> ObjectCodec {
+        self.codec
+    }
+
+    /// [`Storage::create`] of an object, encoded once from the value (no JSON in between).
+    pub async fn create_object(&self, key: &str, object: &Value) -> Result<Revision, StorageError> {
+        self.inner.create(key, self.codec.encode_value(object)?).await
+    }
+
+    /// [`Storage::update`] of an object, encoded once from the value.
+    pub async fn update_object(&self, key: &str, object: &Value, expected: Revision) -> Result<Revision, StorageError> {
+        self.inner.update(key, self.codec.encode_value(object)?, expected).await
     }
 }
 
