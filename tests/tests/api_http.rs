@@ -311,3 +311,48 @@ fn names_in_paths_are_percent_decoded_and_system_namespaces_stay() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A protobuf watch (client-go's informers for built-in kinds): length-prefixed `WatchEvent`
+/// frames whose objects are `k8s\0` envelopes of the ConfigMap. Two watchers of the same events
+/// get the same bytes (the encoding is made once per revision and shared).
+#[test]
+fn protobuf_watch_frames_carry_the_objects() {
+    use kapi_runtime::apimachinery::proto;
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let rv = s.post_json(base, &cm("p0")).json()["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    assert_eq!(s.post_json(base, &cm("p1")).status, 201);
+    let mut upd = cm("p1");
+    upd["data"]["a"] = json!("changed");
+    let body = serde_json::to_vec(&upd).unwrap_or_default();
+    assert_eq!(s.request("PUT", &format!("{base}/p1"), &[("content-type", "application/json")], Some(&body)).status, 200);
+    let schema = apiserver::KINDS.iter().find(|k| k.kind == "ConfigMap" && k.group.is_empty()).expect("ConfigMap").schema;
+    let watch = || {
+        s.request(
+            "GET",
+            &format!("{base}?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+            &[("accept", "application/vnd.kubernetes.protobuf;stream=watch")],
+            None,
+        )
+    };
+    let (first, second) = (watch(), watch());
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("content-type"), Some("application/vnd.kubernetes.protobuf;stream=watch"));
+    assert_eq!(first.body, second.body, "two watchers of the same events get the same frames");
+    let mut rest = first.body.as_slice();
+    let mut events = Vec::new();
+    while let Some((message, tail)) = proto::split_frame(rest) {
+        let (kind, object) = proto::decode_watch_event(message).expect("a WatchEvent");
+        let object = proto::decode_object(schema, &object).expect("a ConfigMap envelope");
+        events.push((kind, object["metadata"]["name"].clone(), object["data"]["a"].clone(), object["kind"].clone()));
+        rest = tail;
+    }
+    assert!(rest.is_empty(), "a partial frame is left: {} bytes", rest.len());
+    assert_eq!(
+        events,
+        [
+            ("ADDED".to_string(), json!("p1"), json!("b"), json!("ConfigMap")),
+            ("MODIFIED".to_string(), json!("p1"), json!("changed"), json!("ConfigMap")),
+        ]
+    );
+}

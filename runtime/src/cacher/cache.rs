@@ -168,13 +168,13 @@ impl Shared {
     /// a stale object must not outlive its change (None when the key is not cached).
     fn evict(&self, key: &str, revision: Revision) -> Option<(ChangeKind, Arc<CachedObject>)> {
         let current = self.read().store.get(key).cloned()?;
-        let object = CachedObject {
-            key: current.key.clone(),
+        let object = CachedObject::with_bytes(
+            current.key.clone(),
             revision,
-            bytes: current.bytes.clone(),
-            labels: current.labels.clone(),
-            fields: current.fields.clone(),
-        };
+            current.bytes.clone(),
+            current.labels.clone(),
+            current.fields.clone(),
+        );
         Some((ChangeKind::Delete, Arc::new(object)))
     }
 
@@ -203,12 +203,14 @@ impl Shared {
                         .decode(&KeyValue { mod_revision: revision, ..prev })
                         .map(|d| CachedObject::new(event.kv.key.as_str(), revision, d)),
                     None => match self.read().store.get(event.kv.key.as_str()).cloned() {
-                        Some(current) => self.codec.with_revision(&current, revision).map(|bytes| CachedObject {
-                            key: current.key.clone(),
-                            revision,
-                            bytes,
-                            labels: current.labels.clone(),
-                            fields: current.fields.clone(),
+                        Some(current) => self.codec.with_revision(&current, revision).map(|bytes| {
+                            CachedObject::with_bytes(
+                                current.key.clone(),
+                                revision,
+                                bytes,
+                                current.labels.clone(),
+                                current.fields.clone(),
+                            )
                         }),
                         None => return (revision, None),
                     },

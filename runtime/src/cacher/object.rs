@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
@@ -143,12 +143,26 @@ pub struct CachedObject {
     pub labels: AttrMap,
     /// Selectable field values, including `metadata.name` and (namespaced kinds) `metadata.namespace`.
     pub fields: AttrMap,
+    /// The protobuf form (`k8s\0` envelope), made when a protobuf watcher first asks and then
+    /// shared by all of them (None inside: the object has no protobuf form).
+    pub protobuf: OnceLock<Option<Bytes>>,
 }
 
 impl CachedObject {
     /// Builds the cached form of `decoded` for `key` at `revision`.
     pub fn new(key: impl Into<Arc<str>>, revision: Revision, decoded: Decoded) -> CachedObject {
-        CachedObject { key: key.into(), revision, bytes: decoded.bytes, labels: decoded.labels, fields: decoded.fields }
+        CachedObject::with_bytes(key, revision, decoded.bytes, decoded.labels, decoded.fields)
+    }
+
+    /// The cached form of an object whose JSON is `bytes`.
+    pub fn with_bytes(key: impl Into<Arc<str>>, revision: Revision, bytes: Bytes, labels: AttrMap, fields: AttrMap) -> CachedObject {
+        CachedObject { key: key.into(), revision, bytes, labels, fields, protobuf: OnceLock::new() }
+    }
+
+    /// This revision's protobuf form, encoded by `encode` (from the JSON bytes) once for every
+    /// watcher and request that asks.
+    pub fn protobuf(&self, encode: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Option<Bytes> {
+        self.protobuf.get_or_init(|| encode(&self.bytes).map(Bytes::from)).clone()
     }
 
     /// `metadata.name` (empty if the codec did not report it).
@@ -168,6 +182,7 @@ impl CachedObject {
             + self.bytes.len()
             + self.labels.heap_bytes()
             + self.fields.heap_bytes()
+            + self.protobuf.get().and_then(Option::as_ref).map_or(0, Bytes::len)
     }
 }
 

@@ -43,13 +43,13 @@ impl WatchCacheEvent {
     pub(crate) fn moved_out(&self, codec: &dyn ObjectCodec) -> Option<Arc<CachedObject>> {
         let prev = self.prev.as_ref()?;
         let view = self.moved_out.get_or_init(|| match codec.with_revision(prev, self.revision) {
-            Ok(bytes) => Arc::new(CachedObject {
-                key: prev.key.clone(),
-                revision: self.revision,
+            Ok(bytes) => Arc::new(CachedObject::with_bytes(
+                prev.key.clone(),
+                self.revision,
                 bytes,
-                labels: prev.labels.clone(),
-                fields: prev.fields.clone(),
-            }),
+                prev.labels.clone(),
+                prev.fields.clone(),
+            )),
             // The bytes decoded once, so this does not happen; if it does, the old state still says
             // what left the selector.
             Err(_) => prev.clone(),

@@ -88,7 +88,11 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
         let object: Option<Bytes> = match &event {
             CacheEvent::Added(o) | CacheEvent::Modified(o) | CacheEvent::Deleted(o) => match output {
                 Output::Json | Output::Yaml => Some(o.bytes.clone()),
-                Output::Protobuf => parse_cached(Some(o)).ok().and_then(|v| proto::encode_object(info.schema, &v).ok()).map(Bytes::from),
+                // Encoded once per revision, shared by every protobuf watcher (client-go's informers).
+                Output::Protobuf => o.protobuf(|json| {
+                    let v: Value = serde_json::from_slice(json).ok()?;
+                    proto::encode_object(info.schema, &v).ok()
+                }),
                 Output::PartialMetadata => parse_cached(Some(o)).ok().map(|v| to_bytes(&partial_metadata(&v))),
                 Output::Table(include) => parse_cached(Some(o)).ok().map(|v| {
                     let rv = v.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""));
@@ -112,17 +116,19 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             CacheEvent::Error(e) => Some(to_bytes(&serde_json::to_value(e.to_status()).unwrap_or_default())),
         };
         if output == Output::Protobuf {
-            let object = match (&event, object) {
+            let object: Bytes = match (&event, object) {
                 (CacheEvent::Error(e), _) => serde_json::to_value(e.to_status())
                     .ok()
                     .and_then(|v| proto::encode_object(&crate::apimachinery::schema::wellknown::STATUS, &v).ok())
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into(),
                 (CacheEvent::Bookmark(_), Some(json)) => serde_json::from_slice::<Value>(&json)
                     .ok()
                     .and_then(|v| proto::encode_object(info.schema, &v).ok())
-                    .unwrap_or_default(),
-                (_, Some(bytes)) => bytes.to_vec(),
-                (_, None) => Vec::new(),
+                    .unwrap_or_default()
+                    .into(),
+                (_, Some(bytes)) => bytes,
+                (_, None) => Bytes::new(),
             };
             return Ok::<_, Infallible>(Frame::data(Bytes::from(proto::watch_frame(event.type_name(), &object))));
         }
