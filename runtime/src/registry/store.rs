@@ -329,9 +329,28 @@ impl Store {
                 Err(e) => return Err(ApiError::storage(target, e)),
             },
         };
-        let ns: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let terminating = ns.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
-            || ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating");
+        // Only two fields matter: skip the rest instead of building the whole object (this ran on
+        // every namespaced create).
+        #[derive(serde::Deserialize, Default)]
+        struct Namespace {
+            #[serde(default)]
+            metadata: Option<NamespaceMeta>,
+            #[serde(default)]
+            status: Option<NamespaceStatus>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceMeta {
+            #[serde(default, rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize)]
+        struct NamespaceStatus {
+            #[serde(default)]
+            phase: Option<String>,
+        }
+        let ns: Namespace = serde_json::from_slice(&bytes).unwrap_or_default();
+        let terminating = ns.metadata.is_some_and(|m| m.deletion_timestamp.is_some())
+            || ns.status.and_then(|s| s.phase).as_deref() == Some("Terminating");
         if terminating {
             return Err(ApiError::Forbidden {
                 target: self.target(name),
