@@ -13,7 +13,7 @@ usage: cargo xtask <command>
   import [--reference DIR]      (re)write the built-in kinds in schemas/ from ../shared/reference
   new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
   test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
-  bench [api|etcd] [--quick]    benchmarks with in-run baselines (every section unless named)";
+  bench [embedded|etcd] [--quick]   benchmarks with in-run baselines (every section unless named)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -411,7 +411,8 @@ fn go_regex_source(pattern: &str) -> String {
 /// Shared, not cloned: a cloned `Regex` starts with empty matching caches, which made every
 /// validated `date-time` field rebuild its DFA (5% of a create's CPU, measured).
 pub fn compiled_regex(pattern: &str) -> Result<Arc<Regex>, String> {
-    static CACHE: OnceLock<RwLock<HashMap<String, Result<Arc<Regex>, String>>>> = OnceLock::new();
+    type Compiled = Result<Arc<Regex>, String>;
+    static CACHE: OnceLock<RwLock<HashMap<String, Compiled>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
     if let Ok(map) = cache.read() {
         if let Some(r) = map.get(pattern) {

@@ -1,65 +1,458 @@
-//! `cargo xtask bench [api|etcd] [--quick]` (which runs this binary in release): starts a release apiserver and measures it with a load
-//! generator in this process (blocking HTTP/1.1 keep-alive clients, one per thread). With no section
-//! named, every section runs.
+//! `kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd]` (`cargo xtask bench`
+//! runs it in release): starts kapi apiservers and measures them with a load generator in this
+//! process, beside baselines measured in the same run, and prints one table with the ratios and the
+//! goals; every figure also goes to `<out>/bench.json` (default `<root>/target/bench`).
 //!
-//! - `api` (the API machinery issue's figures), on the embedded store: a full LIST of 10,000
-//!   ConfigMaps of 1 KiB (from the watch cache: consistent and `resourceVersion=0`), and GETs by
-//!   name at 64 concurrent clients → `target/bench/api.json`.
-//! - `etcd` (the etcd3 issue's figure): creates/s through kapi on a real etcd at 16 and 64 clients
-//!   as a ratio of raw etcd txn-creates at the same concurrency, measured in the same run (see
-//!   [`etcd`]) → `target/bench/etcd.json`.
+//! - `embedded` ([`embedded`]): creates/s at 1/16/64 clients against raw SQLite batched writes;
+//!   on a second server, RSS idle and with the objects in, full, paginated and `resourceVersion=0`
+//!   LISTs, GETs by name at 64 clients and watch fan-out ([`watch`]).
+//! - `etcd` ([`etcd`]): creates/s at 1/16/64 clients through kapi on a real etcd against raw etcd
+//!   txn-creates at the same concurrency, interleaved; GETs by name.
 //!
-//! The machines are shared, noisy and have 2 cores, so absolute times lie: what counts are ratios
+//! The machines are shared, noisy and have 2 cores, so absolute figures lie: what counts are ratios
 //! against baselines measured in the same run, and the CPU every process used meanwhile (the load
-//! generator competes with the server for the same cores).
+//! generator, one tokio worker thread, competes with the servers for the same cores). With no
+//! section named, both run. Without `--apiserver`, the release apiserver is built first.
 
+mod embedded;
 mod etcd;
+mod loadgen;
+mod server;
+mod sqlite;
+mod watch;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-fn main() -> Result<()> {
+use loadgen::{Timing, Usage, Window};
+
+const USAGE: &str = "usage: kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd]
+  embedded, etcd     the sections to run (none named: both)
+  --quick            short windows and small counts (a smoke run; figures are not comparable with the goals)
+  --apiserver PATH   the apiserver binary to measure (default: build the release apiserver)
+  --out DIR          where bench.json goes (default: <workspace>/target/bench)";
+
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    run(&kapi_tests::project_root(), &args)
+    let args = match Args::parse(&args) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("kapi-bench: {e:#}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&kapi_tests::project_root(), &args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kapi-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
-fn run(root: &Path, args: &[String]) -> Result<()> {
-    let mut quick = false;
-    let mut sections = Vec::new();
-    for arg in args {
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "api" | "etcd" => sections.push(arg.as_str()),
-            other => bail!("cargo xtask bench: unknown argument {other:?} (usage: bench [api|etcd] [--quick])"),
+/// A section of the bench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Embedded,
+    Etcd,
+}
+
+/// The command line.
+#[derive(Debug)]
+struct Args {
+    quick: bool,
+    apiserver: Option<PathBuf>,
+    out: Option<PathBuf>,
+    sections: Vec<Section>,
+}
+
+impl Args {
+    /// `None` for `--help`.
+    fn parse(args: &[String]) -> Result<Option<Args>> {
+        let mut parsed = Args {
+            quick: false,
+            apiserver: None,
+            out: None,
+            sections: Vec::new(),
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let mut value = |flag: &str| match inline.clone().or_else(|| args.next().cloned()) {
+                Some(v) if !v.is_empty() => Ok(PathBuf::from(v)),
+                _ => bail!("{flag} needs a value"),
+            };
+            match name {
+                "--quick" if inline.is_none() => parsed.quick = true,
+                "--apiserver" => parsed.apiserver = Some(value("--apiserver")?),
+                "--out" => parsed.out = Some(value("--out")?),
+                "embedded" => parsed.sections.push(Section::Embedded),
+                "etcd" => parsed.sections.push(Section::Etcd),
+                "-h" | "--help" | "help" => return Ok(None),
+                _ => bail!("unknown argument {arg:?}"),
+            }
+        }
+        if parsed.sections.is_empty() {
+            parsed.sections = vec![Section::Embedded, Section::Etcd];
+        }
+        parsed.sections.dedup();
+        Ok(Some(parsed))
+    }
+}
+
+/// What a run measures: window lengths and counts (`--quick` shrinks them).
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) quick: bool,
+    /// The concurrencies creates are measured at.
+    pub(crate) clients: [usize; 3],
+    /// Create windows (and the raw baselines').
+    pub(crate) creates: Timing,
+    /// GET-by-name windows.
+    pub(crate) gets: Timing,
+    /// Clients of the GET windows and of the fills.
+    pub(crate) get_clients: usize,
+    /// ConfigMaps for the LISTs and GETs (and the middle RSS figure).
+    pub(crate) objects: usize,
+    /// ConfigMaps at the last RSS figure.
+    pub(crate) full: usize,
+    pub(crate) list_rounds: usize,
+    pub(crate) page_rounds: usize,
+    pub(crate) page_limit: usize,
+    /// Watcher counts of the fan-outs, in order.
+    pub(crate) watchers: [usize; 2],
+    /// Creates per fan-out.
+    pub(crate) watch_creates: usize,
+    /// ConfigMaps for the GETs on etcd.
+    pub(crate) etcd_objects: usize,
+    /// Quiet time before an RSS reading.
+    pub(crate) settle: Duration,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        let secs =
+            |full: u64, quick_secs: u64| Duration::from_secs(if quick { quick_secs } else { full });
+        let pick = |full: usize, quick_n: usize| if quick { quick_n } else { full };
+        Plan {
+            quick,
+            clients: [1, 16, 64],
+            creates: Timing {
+                warmup: Duration::from_secs(1),
+                window: secs(15, 2),
+            },
+            gets: Timing {
+                warmup: Duration::from_secs(1),
+                window: secs(10, 2),
+            },
+            get_clients: 64,
+            objects: pick(10_000, 500),
+            full: pick(50_000, 2_500),
+            list_rounds: pick(15, 3),
+            page_rounds: pick(5, 3),
+            // With --quick's 500 objects a limit of 500 would be one page: walk several.
+            page_limit: pick(500, 100),
+            watchers: if quick { [10, 50] } else { [100, 1_000] },
+            watch_creates: pick(200, 20),
+            etcd_objects: pick(1_000, 200),
+            settle: Duration::from_secs(2),
         }
     }
-    if sections.is_empty() {
-        sections = vec!["api", "etcd"];
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "clients": self.clients, "warmup_secs": self.creates.warmup.as_secs_f64(),
+            "create_window_secs": self.creates.window.as_secs_f64(), "get_window_secs": self.gets.window.as_secs_f64(),
+            "get_clients": self.get_clients, "objects": self.objects, "full": self.full,
+            "list_rounds": self.list_rounds, "page_rounds": self.page_rounds, "page_limit": self.page_limit,
+            "watchers": self.watchers, "watch_creates": self.watch_creates, "etcd_objects": self.etcd_objects,
+            "settle_secs": self.settle.as_secs_f64(),
+        })
     }
-    let binary = build_apiserver(root)?;
-    for (i, section) in sections.iter().enumerate() {
-        if i > 0 {
-            println!();
-        }
-        match *section {
-            "api" => api(root, &binary, quick)?,
-            _ => etcd::run(root, &binary, quick)?,
+}
+
+/// One line of the summary table. A row with only `measure` is a heading.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Row {
+    pub(crate) measure: String,
+    pub(crate) kapi: String,
+    pub(crate) baseline: String,
+    pub(crate) ratio: String,
+    pub(crate) anchor: &'static str,
+    pub(crate) goal: &'static str,
+    /// Whether the goal is met; `None` where there is none or the run can't tell (`--quick`).
+    pub(crate) met: Option<bool>,
+}
+
+impl Row {
+    fn is_heading(&self) -> bool {
+        self.kapi.is_empty() && self.baseline.is_empty()
+    }
+}
+
+/// One line of the CPU table: what each process used in a window.
+#[derive(Debug, Clone)]
+pub(crate) struct CpuRow {
+    pub(crate) window: String,
+    pub(crate) ops: u64,
+    pub(crate) secs: f64,
+    pub(crate) etcd: Option<Usage>,
+    pub(crate) apiserver: Option<Usage>,
+    pub(crate) loadgen: Usage,
+}
+
+impl CpuRow {
+    /// From a window whose usage is `[apiserver]` or, with `etcd`, `[etcd, apiserver]`.
+    pub(crate) fn of(window: impl Into<String>, w: &Window, etcd: bool) -> CpuRow {
+        let (etcd, apiserver) = match (etcd, w.usage.as_slice()) {
+            (true, [e, a, ..]) => (Some(*e), Some(*a)),
+            (true, [e]) => (Some(*e), None),
+            (false, [a, ..]) => (None, Some(*a)),
+            _ => (None, None),
+        };
+        CpuRow {
+            window: window.into(),
+            ops: w.ops,
+            secs: w.secs,
+            etcd,
+            apiserver,
+            loadgen: w.loadgen,
         }
     }
+}
+
+/// Everything a run measured: the summary table, the CPU table and the JSON report.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) cpu: Vec<CpuRow>,
+    pub(crate) json: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Report {
+    pub(crate) fn heading(&mut self, title: &str) {
+        self.rows.push(Row {
+            measure: title.to_owned(),
+            ..Row::default()
+        });
+    }
+
+    pub(crate) fn row(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    /// Prints the tables; `quick` leaves out whether goals are met (its figures can't tell).
+    fn print(&self, quick: bool) {
+        let header = Row {
+            measure: "measure".into(),
+            kapi: "kapi".into(),
+            baseline: "baseline (in-run)".into(),
+            ratio: "ratio".into(),
+            anchor: "kube-apiserver anchor",
+            goal: "goal",
+            met: None,
+        };
+        let met = |r: &Row| match r.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "",
+        };
+        let all = || std::iter::once(&header).chain(self.rows.iter().filter(|r| !r.is_heading()));
+        let width = |f: fn(&Row) -> usize| all().map(f).max().unwrap_or(0);
+        let w = [
+            width(|r| r.measure.chars().count()),
+            width(|r| r.kapi.chars().count()),
+            width(|r| r.baseline.chars().count()),
+            width(|r| r.ratio.chars().count()),
+            width(|r| r.anchor.chars().count()),
+            width(|r| r.goal.chars().count()),
+        ];
+        let line = |r: &Row, met: &str| {
+            let text = format!(
+                "  {:<a$} | {:>b$} | {:<c$} | {:>d$} | {:<e$} | {:<f$} | {met}",
+                r.measure,
+                r.kapi,
+                r.baseline,
+                r.ratio,
+                r.anchor,
+                r.goal,
+                a = w[0],
+                b = w[1],
+                c = w[2],
+                d = w[3],
+                e = w[4],
+                f = w[5]
+            );
+            println!("{}", text.trim_end());
+        };
+        line(&header, if quick { "" } else { "met" });
+        println!(
+            "  {}",
+            "-".repeat(w.iter().sum::<usize>() + 3 * w.len() + 3)
+        );
+        for r in &self.rows {
+            if r.is_heading() {
+                println!("  {}", r.measure);
+            } else {
+                line(r, if quick { "" } else { met(r) });
+            }
+        }
+        if self.cpu.is_empty() {
+            return;
+        }
+        println!();
+        println!("  CPU in the measuring windows: cores used / cores' worth of threads waiting for a CPU; CPU µs per operation");
+        let label = self
+            .cpu
+            .iter()
+            .map(|c| c.window.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("window".len());
+        println!(
+            "  {:<label$} {:>11} {:>11} {:>11}   µs/op: etcd + apiserver + loadgen",
+            "window", "etcd", "apiserver", "loadgen"
+        );
+        for c in &self.cpu {
+            let cores = |u: Option<Usage>| {
+                u.map_or("-".to_owned(), |u| {
+                    format!("{:.2}/{:.2}", u.cpu / c.secs, u.wait / c.secs)
+                })
+            };
+            let micros = |u: Option<Usage>| u.map(|u| u.cpu * 1e6 / c.ops.max(1) as f64);
+            let parts = [micros(c.etcd), micros(c.apiserver), micros(Some(c.loadgen))];
+            let total: f64 = parts.iter().flatten().sum();
+            let shown: Vec<String> = parts
+                .iter()
+                .map(|p| p.map_or("-".to_owned(), |p| format!("{p:.0}")))
+                .collect();
+            println!(
+                "  {:<label$} {:>11} {:>11} {:>11}   {} = {total:.0}",
+                c.window,
+                cores(c.etcd),
+                cores(c.apiserver),
+                cores(Some(c.loadgen)),
+                shown.join(" + ")
+            );
+        }
+    }
+}
+
+/// Formats a rate as `12,345/s`.
+pub(crate) fn per_sec(rate: f64) -> String {
+    format!("{}/s", thousands(rate.round() as u64))
+}
+
+/// `clients` with its count: `1 client`, `16 clients`.
+pub(crate) fn clients(n: usize) -> String {
+    format!("{n} client{}", if n == 1 { "" } else { "s" })
+}
+
+/// `12345` → `12,345`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn run(root: &Path, args: &Args) -> Result<()> {
+    let plan = Plan::new(args.quick);
+    let binary = match &args.apiserver {
+        Some(path) if path.is_file() => path.clone(),
+        Some(path) => bail!("--apiserver {}: no such file", path.display()),
+        None => build_apiserver(root)?,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("target/bench"));
+    let rt = loadgen::runtime()?;
+    let mut report = Report::default();
+    let mut failure = None;
+    for section in &args.sections {
+        let result = match section {
+            Section::Embedded => {
+                embedded::run(&rt, &binary, &plan, &mut report).context("the embedded section")
+            }
+            Section::Etcd => {
+                etcd::run(&rt, &binary, &plan, &mut report).context("the etcd section")
+            }
+        };
+        if let Err(e) = result {
+            failure = Some(e);
+            break;
+        }
+    }
+    let commit = commit(root);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!(
+        "kapi bench: commit {commit}, {cores} cores, {}; apiserver {}",
+        if args.quick {
+            "--quick (short windows, small counts: not comparable with the goals)"
+        } else {
+            "full run"
+        },
+        binary.display()
+    );
+    report.print(args.quick);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let rows: Vec<serde_json::Value> = report
+        .rows
+        .iter()
+        .filter(|r| !r.is_heading())
+        .map(|r| {
+            let met = if args.quick { None } else { r.met };
+            json!({"measure": r.measure, "kapi": r.kapi, "baseline": r.baseline, "ratio": r.ratio,
+                   "anchor": r.anchor, "goal": r.goal, "met": met})
+        })
+        .collect();
+    let mut json = serde_json::Map::new();
+    json.insert("commit".into(), json!(commit));
+    json.insert("cores".into(), json!(cores));
+    json.insert("quick".into(), json!(args.quick));
+    json.insert("apiserver".into(), json!(binary.display().to_string()));
+    json.insert("plan".into(), plan.to_json());
+    json.append(&mut report.json);
+    json.insert("table".into(), json!(rows));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join("bench.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("kapi-bench: wrote {}", path.display());
     Ok(())
 }
 
 /// Builds the release apiserver; returns the binary's path (in `$CARGO_TARGET_DIR` if set).
 fn build_apiserver(root: &Path) -> Result<PathBuf> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", "apiserver", "--bin", "apiserver"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "apiserver",
+            "--bin",
+            "apiserver",
+        ])
         .current_dir(root)
         .status()
         .context("building the release apiserver")?;
@@ -67,338 +460,27 @@ fn build_apiserver(root: &Path) -> Result<PathBuf> {
         bail!("building the release apiserver failed");
     }
     // A relative CARGO_TARGET_DIR is relative to where cargo ran: the root, above.
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t));
     Ok(target.join("release/apiserver"))
 }
 
-/// A running apiserver; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `binary` on a free port with its own temp `--data-dir`, no inflight limits and `args`,
-    /// and waits (60 s) until `/readyz` answers 200. Fails with the tail of its output otherwise.
-    fn start(binary: &Path, args: &[String]) -> Result<Server> {
-        let dir = tempfile::Builder::new().prefix("kapi-bench-").tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log_path = dir.path().join("apiserver.log");
-        let log = std::fs::File::create(&log_path)?;
-        let child = Command::new(binary)
-            // Plain HTTP on loopback: the bench measures the API, not TLS.
-            .arg(format!("--insecure-port={port}"))
-            .arg("--secure-port=0")
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
-            .arg("--max-requests-inflight=0")
-            .arg("--max-mutating-requests-inflight=0")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting the apiserver {}", binary.display()))?;
-        let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
-        let a = agent();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = a.get(format!("{}/readyz", server.url)).call() {
-                if r.status() == 200 {
-                    return Ok(server);
-                }
-            }
-            let why = match server.child.try_wait()? {
-                Some(status) => format!("exited ({status})"),
-                None if Instant::now() > deadline => "did not become ready in 60 s".to_owned(),
-                None => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            };
-            let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let tail: Vec<&str> = output.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-            bail!("the apiserver ({} {}) {why}; its last output:\n{}", binary.display(), args.join(" "), tail.join("\n"));
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-/// A blocking HTTP/1.1 client with keep-alive; statuses are not errors.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .max_idle_connections_per_host(256)
-        .build()
-        .into()
-}
-
-/// The short hash of HEAD, for the reports.
+/// The short hash of HEAD, with `-dirty` if the work tree has changes.
 fn commit(root: &Path) -> String {
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-/// Writes `report` to `<root>/target/bench/<name>`.
-fn write_report(root: &Path, name: &str, report: &serde_json::Value) -> Result<()> {
-    let out = root.join("target/bench");
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join(name), serde_json::to_vec_pretty(report)?)?;
-    Ok(())
-}
-
-/// CPU seconds (user + system) a process (all its threads) has used, from /proc (Linux; 0
-/// elsewhere). `pid` is a number or `self`.
-fn cpu_seconds(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    // Fields after the command name (which may contain spaces) start at `) `.
-    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the full line: 12 and 13 after the command.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Seconds the live threads of a process have spent runnable but waiting for a CPU, from
-/// /proc/<pid>/task/*/schedstat (Linux with schedstats; 0 elsewhere). On a shared 2-core machine
-/// this is where latency hides that CPU seconds don't show.
-fn wait_seconds(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
-    let nanos: u64 = tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum();
-    nanos as f64 / 1e9
-}
-
-/// What a process used in a window: CPU seconds, and seconds its threads waited for a CPU.
-#[derive(Debug, Clone, Copy, Default)]
-struct Usage {
-    cpu: f64,
-    wait: f64,
-}
-
-impl Usage {
-    fn now(pid: &str) -> Usage {
-        Usage { cpu: cpu_seconds(pid), wait: wait_seconds(pid) }
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(hash) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return "unknown".to_owned();
+    };
+    match git(&["status", "--porcelain"]) {
+        Some(changes) if !changes.is_empty() => format!("{hash}-dirty"),
+        _ => hash,
     }
-
-    fn since(pid: &str, before: Usage) -> Usage {
-        let now = Usage::now(pid);
-        Usage { cpu: now.cpu - before.cpu, wait: now.wait - before.wait }
-    }
-}
-
-/// What one measuring window saw.
-#[derive(Debug, Clone)]
-struct Window {
-    /// Operations completed in the window.
-    ops: u64,
-    /// The window's wall time.
-    secs: f64,
-    /// What each watched process used in the window, in the order given.
-    usage: Vec<Usage>,
-    /// What this process (the load generator) used in the window.
-    loadgen: Usage,
-}
-
-impl Window {
-    fn rate(&self) -> f64 {
-        self.ops as f64 / self.secs
-    }
-
-    /// CPU seconds per wall second ("cores") of watched process `i`.
-    fn cores(&self, i: usize) -> f64 {
-        self.usage[i].cpu / self.secs
-    }
-
-    fn loadgen_cores(&self) -> f64 {
-        self.loadgen.cpu / self.secs
-    }
-}
-
-/// Waits `warmup`, then counts what `done` grows by in the next `secs` and what `pids` and this
-/// process use meanwhile. The load runs elsewhere (threads, a tokio runtime).
-fn measure(done: &AtomicU64, warmup: Duration, secs: Duration, pids: &[u32]) -> Window {
-    std::thread::sleep(warmup);
-    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
-    let before: Vec<Usage> = pids.iter().map(|p| Usage::now(p)).collect();
-    let self_before = Usage::now("self");
-    let (ops0, started) = (done.load(Ordering::Relaxed), Instant::now());
-    std::thread::sleep(secs);
-    let ops = done.load(Ordering::Relaxed) - ops0;
-    let secs = started.elapsed().as_secs_f64();
-    Window {
-        ops,
-        secs,
-        usage: pids.iter().zip(before).map(|(p, b)| Usage::since(p, b)).collect(),
-        loadgen: Usage::since("self", self_before),
-    }
-}
-
-/// Runs `op(agent, client, iteration)` in a loop on `clients` threads, each with its own keep-alive
-/// agent, and [`measure`]s a window of `secs` after `warmup`. A failing `op` stops its client; the
-/// bench then fails with the first few errors.
-fn drive<F>(clients: usize, warmup: Duration, secs: Duration, pids: &[u32], op: F) -> Result<Window>
-where
-    F: Fn(&ureq::Agent, usize, u64) -> Result<()> + Send + Sync + 'static,
-{
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let op = Arc::new(op);
-    let threads: Vec<_> = (0..clients)
-        .map(|client| {
-            let (stop, done, op) = (stop.clone(), done.clone(), op.clone());
-            std::thread::spawn(move || -> Result<()> {
-                let a = agent();
-                let mut i = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    op(&a, client, i)?;
-                    done.fetch_add(1, Ordering::Relaxed);
-                    i += 1;
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    let window = measure(&done, warmup, secs, pids);
-    stop.store(true, Ordering::Relaxed);
-    clients_ok(threads.into_iter().map(|t| t.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a client panicked")))))?;
-    Ok(window)
-}
-
-/// Fails with the first few errors if any client's result is one.
-fn clients_ok(results: impl Iterator<Item = Result<()>>) -> Result<()> {
-    let (mut clients, mut errors) = (0, Vec::new());
-    for result in results {
-        clients += 1;
-        if let Err(e) = result {
-            errors.push(format!("{e:#}"));
-        }
-    }
-    if !errors.is_empty() {
-        bail!("{} of {clients} clients failed; the first:\n  {}", errors.len(), errors[..errors.len().min(5)].join("\n  "));
-    }
-    Ok(())
-}
-
-/// Reads a response's body to the end (so the connection is reused) into `buf`.
-fn read_body(r: ureq::http::Response<ureq::Body>, buf: &mut Vec<u8>) -> Result<()> {
-    buf.clear();
-    r.into_body().as_reader().read_to_end(buf)?;
-    Ok(())
-}
-
-/// Creates `n` ConfigMaps of ~1 KiB with 16 writers.
-fn fill(url: &str, n: usize) -> Result<Duration> {
-    let started = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..16)
-        .map(|_| {
-            let (url, next) = (url.to_string(), next.clone());
-            std::thread::spawn(move || -> Result<()> {
-                let a = agent();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    if i >= n {
-                        return Ok(());
-                    }
-                    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": format!("cm-{i:05}"), "labels": {"bench": "list"}},
-                        "data": {"payload": "x".repeat(1024)}});
-                    let r = a
-                        .post(format!("{url}/api/v1/namespaces/default/configmaps"))
-                        .header("content-type", "application/json")
-                        .send(serde_json::to_vec(&body)?.as_slice())?;
-                    if r.status() != 201 {
-                        bail!("create {i}: HTTP {}", r.status());
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().map_err(|_| anyhow::anyhow!("a writer panicked"))??;
-    }
-    Ok(started.elapsed())
-}
-
-/// Median and best of `rounds` full LISTs.
-fn list(url: &str, query: &str, rounds: usize, expect: usize) -> Result<(f64, f64)> {
-    let a = agent();
-    let mut times = Vec::with_capacity(rounds);
-    let mut body = Vec::new();
-    for _ in 0..rounds {
-        let started = Instant::now();
-        read_body(a.get(format!("{url}/api/v1/namespaces/default/configmaps{query}")).call()?, &mut body)?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        let items = serde_json::from_slice::<serde_json::Value>(&body)?["items"].as_array().map_or(0, Vec::len);
-        if items != expect {
-            bail!("LIST returned {items} items, expected {expect}");
-        }
-    }
-    times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], times[0]))
-}
-
-/// GETs by name from 64 clients for `secs` (after 1 s of warm-up), the server's CPU watched.
-fn gets(url: &str, n: usize, secs: u64, server_pid: u32) -> Result<Window> {
-    let url = url.to_string();
-    drive(64, Duration::from_secs(1), Duration::from_secs(secs), &[server_pid], move |a, client, iteration| {
-        let i = (client * 7919 + (iteration as usize + 1) * 104_729) % n;
-        let r = a.get(format!("{url}/api/v1/namespaces/default/configmaps/cm-{i:05}")).call()?;
-        if r.status() != 200 {
-            bail!("GET cm-{i:05}: HTTP {}", r.status());
-        }
-        read_body(r, &mut Vec::with_capacity(4096))
-    })
-}
-
-/// The `api` section, on the embedded store.
-fn api(root: &Path, binary: &Path, quick: bool) -> Result<()> {
-    let (n, rounds, secs) = if quick { (500, 3, 2) } else { (10_000, 15, 10) };
-    let server = Server::start(binary, &[])?;
-    let url = server.url.clone();
-    let fill_time = fill(&url, n)?;
-    let (consistent, consistent_best) = list(&url, "", rounds, n)?;
-    let (rv0, rv0_best) = list(&url, "?resourceVersion=0", rounds, n)?;
-    let get = gets(&url, n, secs, server.pid())?;
-    let (get_rate, server_cores, loadgen_cores) = (get.rate(), get.cores(0), get.loadgen_cores());
-    let commit = commit(root);
-    println!("kapi bench api ({} ConfigMaps of 1 KiB, commit {commit}{})", n, if quick { ", --quick" } else { "" });
-    println!("  {:<44} {:>12}  anchor: kube-apiserver v1.36 on this machine kind", "measure", "kapi");
-    println!("  {:<44} {:>9.1} ms  94-97 ms (goal <= 47 ms)", "full LIST, consistent (median)", consistent);
-    println!("  {:<44} {:>9.1} ms", "full LIST, consistent (best)", consistent_best);
-    println!("  {:<44} {:>9.1} ms", "full LIST, resourceVersion=0 (median)", rv0);
-    println!("  {:<44} {:>9.1} ms", "full LIST, resourceVersion=0 (best)", rv0_best);
-    println!("  {:<44} {:>10.0}/s  4,500-4,800/s (goal >= 9,600/s)", "GET by name, 64 clients", get_rate);
-    println!("  {:<44} {:>8.2} cores (load generator: {loadgen_cores:.2} cores)", "  CPU used by the apiserver meanwhile", server_cores);
-    println!("  {:<44} {:>10.0}/s", "creates while filling, 16 clients", n as f64 / fill_time.as_secs_f64());
-    let report = json!({
-        "commit": commit, "quick": quick, "objects": n,
-        "list_consistent_ms": {"median": consistent, "best": consistent_best},
-        "list_rv0_ms": {"median": rv0, "best": rv0_best},
-        "get_per_sec_64": get_rate,
-        "get_server_cores": server_cores,
-        "get_loadgen_cores": loadgen_cores,
-        "fill_creates_per_sec_16": n as f64 / fill_time.as_secs_f64(),
-    });
-    write_report(root, "api.json", &report)
 }
