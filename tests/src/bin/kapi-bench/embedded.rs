@@ -189,19 +189,12 @@ fn reads(
 
     let full_run = !plan.quick;
     let objects = thousands(n as u64);
-    report.row(Row {
-        measure: format!("GETs/s by name, {} clients", plan.get_clients),
-        kapi: format!("{} (p99 {:.1} ms)", per_sec(get.rate()), get.latency.p99_ms),
-        anchor: "4,500–4,800/s",
-        goal: "≥ 9,600/s",
-        met: Some(get.rate() >= 9_600.0),
-        ..Row::default()
-    });
-    report.cpu.push(CpuRow::of(
+    report.gets(
+        format!("GETs/s by name, {} clients", plan.get_clients),
         format!("embedded GETs, {} clients", plan.get_clients),
         &get,
         false,
-    ));
+    );
     report.row(Row {
         measure: format!("full LIST of {objects} × 1 KiB, median (best)"),
         kapi: format!("{:.1} ms ({:.1})", full.median, full.best),

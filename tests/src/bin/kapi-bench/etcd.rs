@@ -140,19 +140,12 @@ pub(crate) fn run(rt: &Runtime, binary: &Path, plan: &Plan, report: &mut Report)
         plan.get_clients,
         per_sec(get.rate())
     );
-    report.row(Row {
-        measure: format!("GETs/s by name on etcd, {} clients", plan.get_clients),
-        kapi: format!("{} (p99 {:.1} ms)", per_sec(get.rate()), get.latency.p99_ms),
-        anchor: "4,500–4,800/s",
-        goal: "≥ 9,600/s",
-        met: Some(get.rate() >= 9_600.0),
-        ..Row::default()
-    });
-    report.cpu.push(CpuRow::of(
+    report.gets(
+        format!("GETs/s by name on etcd, {} clients", plan.get_clients),
         format!("etcd kapi GETs, {} clients", plan.get_clients),
         &get,
         true,
-    ));
+    );
 
     report.json.insert(
         "etcd".into(),

@@ -252,6 +252,19 @@ impl Report {
         self.rows.push(row);
     }
 
+    /// The GETs-by-name row (anchor and goal are the issue's) and its CPU row.
+    pub(crate) fn gets(&mut self, measure: String, cpu: String, get: &Window, etcd: bool) {
+        self.row(Row {
+            measure,
+            kapi: format!("{} (p99 {:.1} ms)", per_sec(get.rate()), get.latency.p99_ms),
+            anchor: "4,500–4,800/s",
+            goal: "≥ 9,600/s",
+            met: Some(get.rate() >= 9_600.0),
+            ..Row::default()
+        });
+        self.cpu.push(CpuRow::of(cpu, get, etcd));
+    }
+
     /// Prints the tables; `quick` leaves out whether goals are met (its figures can't tell).
     fn print(&self, quick: bool) {
         let header = Row {
