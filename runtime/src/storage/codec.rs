@@ -3,10 +3,12 @@
 //! `runtime.Unknown` envelope), `application/json` or `application/yaml`. Custom resources have no
 //! protobuf form and are stored as JSON under the protobuf media type (as upstream).
 //!
-//! The registry and the watch cache work on JSON; [`Transcoded`] wraps a backend for one kind and
-//! converts on the way in and out. Reads recognise every format whatever the flag says (by the
-//! protobuf magic, else JSON, else YAML), so changing the flag needs no migration: objects are
-//! rewritten in the new format as they are next written.
+//! The registry and the watch cache work on JSON objects. [`Transcoded`] wraps a backend for one
+//! kind: it encodes the registry's objects once, straight from the value, and serves reads as JSON;
+//! the watch cache reads the backend itself and decodes with [`ObjectCodec::decode_value`] (no JSON
+//! in between). Reads recognise every format whatever the flag says (by the protobuf magic, else
+//! JSON, else YAML), so changing the flag needs no migration: objects are rewritten in the new
+//! format as they are next written.
 
 use std::sync::Arc;
 
@@ -142,24 +144,10 @@ pub struct Transcoded {
 
 impl Transcoded {
     /// Wraps `inner` (under every media type: reads may meet objects written under another).
-    pub fn wrap(inner: Arc<dyn Storage>, codec: ObjectCodec) -> Arc<dyn Storage> {
-        Transcoded::new(inner, codec)
-    }
-
-    /// [`Transcoded::wrap`], keeping the concrete type for [`Transcoded::create_object`] and
-    /// [`Transcoded::update_object`].
+    /// Writes of objects the caller holds as values go through [`Transcoded::create_object`] and
+    /// [`Transcoded::update_object`], encoded once.
     pub fn new(inner: Arc<dyn Storage>, codec: ObjectCodec) -> Arc<Transcoded> {
         Arc::new(Transcoded { inner, codec })
-    }
-
-    /// The backend underneath.
-    pub fn inner(&self) -> &Arc<dyn Storage> {
-        &self.inner
-    }
-
-    /// The codec.
-    pub fn codec(&self) -> ObjectCodec {
-        self.codec
     }
 
     /// [`Storage::create`] of an object, encoded once from the value (no JSON in between).
