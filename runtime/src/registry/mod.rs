@@ -161,8 +161,11 @@ fn create_only_kind(kinds: &'static [&'static KindInfo], group: &str, version: &
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::apimachinery::Scope;
+    use crate::storage::{Revision, StorageError};
 
     static CONFIG_MAP: KindInfo = KindInfo {
         kind: "ConfigMap",
@@ -209,6 +212,90 @@ mod tests {
         assert!(registry.store("authentication.k8s.io", "v1", "tokenreviews").is_none());
         assert!(registry.create_only("authentication.k8s.io", "v1", "tokenreviews").is_some());
         assert_eq!(registry.stores().count(), 1);
+        drop(registry);
+    }
+
+    /// Storage whose first `taken` creates under `/gen-` names fail as taken; records every
+    /// create's key.
+    struct Taken {
+        inner: Arc<dyn Storage>,
+        taken: std::sync::atomic::AtomicUsize,
+        tried: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Storage for Taken {
+        async fn get(&self, key: &str, revision: Option<Revision>) -> Result<Option<crate::storage::KeyValue>, StorageError> {
+            self.inner.get(key, revision).await
+        }
+        async fn list(&self, prefix: &str, opts: crate::storage::ListOptions) -> Result<crate::storage::ListResult, StorageError> {
+            self.inner.list(prefix, opts).await
+        }
+        async fn create(&self, key: &str, value: bytes::Bytes) -> Result<Revision, StorageError> {
+            self.tried.lock().unwrap_or_else(|e| e.into_inner()).push(key.to_string());
+            let taken = self.taken.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+            if taken && key.contains("/gen-") {
+                return Err(StorageError::AlreadyExists { key: key.to_string() });
+            }
+            self.inner.create(key, value).await
+        }
+        async fn update(&self, key: &str, value: bytes::Bytes, expected: Revision) -> Result<Revision, StorageError> {
+            self.inner.update(key, value, expected).await
+        }
+        async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(crate::storage::KeyValue, Revision), StorageError> {
+            self.inner.delete(key, expected).await
+        }
+        async fn watch(&self, prefix: &str, after: Revision) -> Result<crate::storage::WatchStream, StorageError> {
+            self.inner.watch(prefix, after).await
+        }
+        async fn current_revision(&self) -> Result<Revision, StorageError> {
+            self.inner.current_revision().await
+        }
+        async fn compact(&self, revision: Revision) -> Result<(), StorageError> {
+            self.inner.compact(revision).await
+        }
+        async fn compacted_revision(&self) -> Result<Revision, StorageError> {
+            self.inner.compacted_revision().await
+        }
+    }
+
+    /// Upstream's RetryGenerateName: a create whose generated name is taken tries new names, 8
+    /// attempts in all, then answers AlreadyExists; a chosen name is never retried.
+    #[tokio::test]
+    async fn taken_generated_names_are_retried() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let embedded: Arc<dyn Storage> =
+            crate::storage::embedded::Embedded::open(dir.path(), crate::storage::embedded::EmbeddedOptions::default()).expect("storage");
+        let storage = Arc::new(Taken { inner: embedded, taken: 3.into(), tried: Default::default() });
+        let registry =
+            Registry::start(KINDS, storage.clone(), &KeyLayout::default(), &WatchCacheConfig::default(), MediaType::Json)
+                .await
+                .expect("registry");
+        let store = registry.store("", "v1", "configmaps").expect("configmaps");
+        let tried = || std::mem::take(&mut *storage.tried.lock().unwrap_or_else(|e| e.into_inner()));
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}});
+        let opts = WriteOptions::default();
+
+        // Three names taken: the fourth is stored, and answered.
+        let written = store.create(Some("default"), body.clone(), &opts).await.expect("created on the fourth name");
+        let keys = tried();
+        assert_eq!(keys.len(), 4, "{keys:?}");
+        assert_eq!(keys.iter().collect::<std::collections::BTreeSet<_>>().len(), 4, "four different names: {keys:?}");
+        let name = written.object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+        assert!(keys[3].ends_with(&format!("/default/{name}")), "{keys:?} vs {name}");
+
+        // Every name taken: 8 attempts, then 409 AlreadyExists.
+        storage.taken.store(100, Ordering::SeqCst);
+        let refused = store.create(Some("default"), body, &opts).await.expect_err("every name taken");
+        assert!(matches!(refused, ApiError::AlreadyExists(_)), "{refused:?}");
+        assert_eq!(tried().len(), 8);
+
+        // A chosen name is not replaced.
+        let named = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gen-fixed"}});
+        let refused = store.create(Some("default"), named, &opts).await.expect_err("taken");
+        assert!(matches!(refused, ApiError::AlreadyExists(_)), "{refused:?}");
+        assert_eq!(tried().len(), 1);
         drop(registry);
     }
 }

@@ -919,7 +919,6 @@ pub fn unsupported_patch(builtin: bool) -> ApiError {
     ))
 }
 
-
 /// Sets `metadata.resourceVersion`.
 pub fn set_resource_version(object: &mut Value, rev: Revision) {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
