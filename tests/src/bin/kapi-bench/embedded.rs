@@ -449,14 +449,10 @@ fn paged_lists(
 /// comes first); empty if absent.
 fn continue_token(body: &[u8]) -> String {
     const KEY: &[u8] = b"\"continue\":\"";
-    let head = &body[..find(body, b"\"items\":").unwrap_or(body.len())];
-    let Some(at) = find(head, KEY).map(|i| i + KEY.len()) else {
+    let head = &body[..watch::find(body, b"\"items\":").unwrap_or(body.len())];
+    let Some(at) = watch::find(head, KEY).map(|i| i + KEY.len()) else {
         return String::new();
     };
     let len = head[at..].iter().position(|&b| b == b'"').unwrap_or(0);
     String::from_utf8_lossy(&head[at..at + len]).into_owned()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -500,26 +500,11 @@ where
                 let req = make(client, i);
                 i += 1;
                 let started = Instant::now();
-                let (status, body) = match conn.call(req.method.clone(), &req.path, req.body).await
-                {
-                    Ok(reply) => reply,
-                    Err(e) => {
-                        load.fail();
-                        return Err(e);
-                    }
-                };
-                if status == req.expect {
-                    load.completed(started, &mut latencies);
-                } else {
+                if let Err(e) = conn.expect(req.method, &req.path, req.body, req.expect).await {
                     load.fail();
-                    bail!(
-                        "{} {}: HTTP {status} (expected {}): {}",
-                        req.method,
-                        req.path,
-                        req.expect,
-                        excerpt(&body)
-                    );
+                    return Err(e);
                 }
+                load.completed(started, &mut latencies);
             }
             Ok(latencies)
         })

@@ -280,7 +280,7 @@ fn created_index(line: &[u8], prefix: &[u8]) -> Option<usize> {
 }
 
 /// Where `needle` starts in `haystack`: candidates by their first byte, then compared.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, _) = needle.split_first()?;
     let last = haystack.len().checked_sub(needle.len())?;
     (0..=last).find(|&i| haystack[i] == first && &haystack[i..i + needle.len()] == needle)
