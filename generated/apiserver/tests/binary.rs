@@ -35,6 +35,58 @@ fn help_lists_kube_apiserver_flags() {
 }
 
 #[test]
+fn first_start_says_what_to_do_next() {
+    use std::io::{BufRead, Read};
+    // A relative --data-dir from a directory of its own: the paths printed must be absolute.
+    let dir = std::env::temp_dir().join(format!("kapi-binary-first-start-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test dir");
+    let dir = dir.canonicalize().expect("test dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver"))
+        .args([&format!("--secure-port={port}"), "--bind-address=127.0.0.1", "--data-dir=kapi-data"])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the apiserver binary");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut err = String::new();
+    while let Ok(line) = seen.recv_timeout(std::time::Duration::from_secs(120)) {
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("Ctrl+C") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut out = String::new();
+    let _ = child.stdout.take().expect("stdout").read_to_string(&mut out);
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("kapi-data");
+    let kubeconfig = data.join("kubeconfig");
+    for needle in [
+        format!("serving securely on https://127.0.0.1:{port}"),
+        format!("data: embedded store in {}", data.display()),
+        format!("kubeconfig: {}", kubeconfig.display()),
+        "kubectl get ns".to_owned(),
+        "default, kube-node-lease, kube-public and kube-system".to_owned(),
+        "Press Ctrl+C to stop.".to_owned(),
+    ] {
+        assert!(err.contains(&needle), "start-up output (stderr) lacks {needle:?}:\n{err}");
+    }
+    // The line to copy stays alone on stdout, as scripts read it.
+    assert_eq!(out, format!("export KUBECONFIG={}\n", kubeconfig.display()), "stderr:\n{err}");
+}
+
+#[test]
 fn refuses_what_it_cannot_honour() {
     for (args, needle) in [
         (&["--storage-backend=etcd2"][..], "etcd2"),

@@ -158,8 +158,19 @@ impl Running {
     }
 }
 
-/// Serves until SIGINT or SIGTERM.
+/// Serves until SIGINT or SIGTERM. Once up, it says what to do next: on stderr where it serves, where
+/// the data and the kubeconfig are, a `kubectl` to try and how to stop; on stdout the
+/// `export KUBECONFIG=` line (absolute, so it works from any directory).
 pub async fn run(generated: Generated, flags: Flags) -> Result<(), ServeError> {
+    // Worked out before `start` takes the flags (a bad backend never gets past `start`).
+    let data = match flags.backend() {
+        Ok(Backend::Embedded) => {
+            let dir = std::path::absolute(&flags.data_dir).unwrap_or_else(|_| flags.data_dir.clone());
+            Some(format!("embedded store in {}", dir.display()))
+        }
+        Ok(Backend::Etcd3(servers)) => Some(format!("etcd at {} (keys under {})", servers.join(","), flags.etcd_prefix)),
+        Err(_) => None,
+    };
     let running = start(generated, flags).await?;
     if let Some(addr) = running.secure_addr {
         eprintln!("kapi apiserver serving securely on {}", kubeconfig::url("https", addr));
@@ -167,7 +178,28 @@ pub async fn run(generated: Generated, flags: Flags) -> Result<(), ServeError> {
     if let Some(addr) = running.insecure_addr {
         eprintln!("kapi apiserver serving insecurely (no authentication) on {}", kubeconfig::url("http", addr));
     }
+    if let Some(data) = data {
+        eprintln!("data: {data}");
+    }
+    // The kubeconfig `start` wrote (the secure port's when there is one), built again to read what it
+    // holds: credentials, and notes on what it leaves out.
+    let config = match running.secure_addr {
+        Some(addr) => Kubeconfig::for_secure_port(&running.pki, addr).ok(),
+        None => running.insecure_addr.map(Kubeconfig::for_insecure_port),
+    };
+    // Without credentials on the secure port kubectl is anonymous, which RBAC does not let list
+    // namespaces: no `kubectl get ns` to try then.
+    let works = config.as_ref().is_some_and(|c| c.client.is_some() || running.secure_addr.is_none());
+    eprintln!("kubeconfig: {}", running.kubeconfig.display());
+    for note in config.iter().flat_map(|c| &c.notes) {
+        eprintln!("note: {note}");
+    }
+    eprintln!("to use it, run:");
     println!("export KUBECONFIG={}", running.kubeconfig.display());
+    if works {
+        eprintln!("then try `kubectl get ns` (it lists default, kube-node-lease, kube-public and kube-system)");
+    }
+    eprintln!("Press Ctrl+C to stop.");
     wait_for_signal().await;
     eprintln!("shutting down");
     running.stop().await;
