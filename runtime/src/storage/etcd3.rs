@@ -1,6 +1,7 @@
 //! The etcd3 storage backend (`--etcd-servers`): the [`Storage`] contract on etcd's v3 gRPC API
-//! through `etcd-client`, with several endpoints (the client balances and fails over between
-//! them), mutual TLS (`--etcd-cafile/--etcd-certfile/--etcd-keyfile`) and upstream's compactor.
+//! through tonic ([`client`], over the checked-in [`rpc`] code), with several endpoints (the channel
+//! balances and fails over between them), mutual TLS (`--etcd-cafile/--etcd-certfile/--etcd-keyfile`)
+//! and upstream's compactor.
 //!
 //! Mapping of the contract onto etcd:
 //! - writes are transactions guarded by `create_revision` (create) and `mod_revision` (update and
@@ -24,11 +25,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions, Identity,
-    KvClient, TlsOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
-};
 use tokio::sync::mpsc;
+
+pub mod client;
+pub mod rpc;
+
+use client::{Client, ConnectOptions, Error as EtcdError, TlsOptions};
+use rpc::etcdserverpb::compare::CompareResult;
+use rpc::etcdserverpb::{
+    response_op, Compare, RangeRequest, RequestOp, ResponseHeader, TxnRequest, TxnResponse, WatchCreateRequest,
+};
+use rpc::mvccpb::{self, event::EventType};
 
 use super::keys::prefix_range_end;
 use super::{
@@ -121,22 +128,19 @@ impl Etcd3 {
         if opts.endpoints.is_empty() {
             return Err(StorageError::Unavailable("no etcd endpoints given".into()));
         }
-        let mut connect = ConnectOptions::new()
-            .with_connect_timeout(Duration::from_secs(5))
-            .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5))
-            .with_keep_alive_while_idle(true)
+        let connect = ConnectOptions {
+            endpoints: opts.endpoints.clone(),
+            tls: tls_options(&opts)?,
             // A member that lost its leader cancels our watches instead of serving stale ones.
-            .with_require_leader(true);
-        if let Some(tls) = tls_options(&opts)? {
-            connect = connect.with_tls(tls);
-        }
+            require_leader: true,
+        };
         let deadline = Instant::now() + opts.connect_timeout;
         let endpoints = opts.endpoints.join(",");
         let (client, version) = loop {
             let attempt = async {
-                let mut client = Client::connect(&opts.endpoints, Some(connect.clone())).await?;
+                let client = Client::connect(&connect).await?;
                 let status = client.status().await?;
-                Ok::<_, etcd_client::Error>((client, status.version().to_string()))
+                Ok::<_, EtcdError>((client, status.version))
             };
             match tokio::time::timeout(Duration::from_secs(5), attempt).await {
                 Ok(Ok(done)) => break done,
@@ -152,7 +156,7 @@ impl Etcd3 {
         let progress_requests = ordered_progress_requests(&version);
         let compacted = Arc::new(AtomicI64::new(0));
         let compactor = (!opts.compaction_interval.is_zero()).then(|| {
-            tokio::spawn(compactor(client.kv_client(), opts.compaction_interval, compacted.clone()))
+            tokio::spawn(compactor(client.clone(), opts.compaction_interval, compacted.clone()))
         });
         Ok(Arc::new(Etcd3 { client, opts, compacted, version, progress_requests, compactor }))
     }
@@ -162,30 +166,23 @@ impl Etcd3 {
         &self.version
     }
 
-    fn kv(&self) -> KvClient {
-        self.client.kv_client().max_decoding_message_size(usize::MAX >> 1)
-    }
-
     /// Runs a request with the backend's deadline.
     async fn call<T>(
         &self,
-        fut: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T, etcd_client::Error> {
+        fut: impl std::future::Future<Output = Result<T, EtcdError>>,
+    ) -> Result<T, EtcdError> {
         match tokio::time::timeout(self.opts.request_timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(etcd_client::Error::WatchError(format!(
-                "etcd request timed out after {:?}",
-                self.opts.request_timeout
-            ))),
+            Err(_) => Err(EtcdError::Timeout(self.opts.request_timeout)),
         }
     }
 
     /// A read, retried a few times on transient failures (reads are idempotent; a member that
     /// just died is skipped by the balancer on the next attempt).
-    async fn read<T, F, Fut>(&self, op: F) -> Result<T, etcd_client::Error>
+    async fn read<T, F, Fut>(&self, op: F) -> Result<T, EtcdError>
     where
-        F: FnMut(KvClient) -> Fut,
-        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, EtcdError>>,
     {
         self.retrying(op, 5, transient, |attempt| Duration::from_millis(50 << attempt)).await
     }
@@ -193,10 +190,10 @@ impl Etcd3 {
     /// A write, retried only when the request cannot have reached etcd (connecting to the member the
     /// balancer picked failed: it is down), so another member gets it. Any other failure is
     /// ambiguous — the write may have been applied — and is returned.
-    async fn write<T, F, Fut>(&self, op: F) -> Result<T, etcd_client::Error>
+    async fn write<T, F, Fut>(&self, op: F) -> Result<T, EtcdError>
     where
-        F: FnMut(KvClient) -> Fut,
-        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, EtcdError>>,
     {
         self.retrying(op, 20, never_sent, |attempt| Duration::from_millis(5 * attempt)).await
     }
@@ -207,16 +204,16 @@ impl Etcd3 {
         &self,
         mut op: F,
         max: u64,
-        retry: fn(&etcd_client::Error) -> bool,
+        retry: fn(&EtcdError) -> bool,
         pause: fn(u64) -> Duration,
-    ) -> Result<T, etcd_client::Error>
+    ) -> Result<T, EtcdError>
     where
-        F: FnMut(KvClient) -> Fut,
-        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, EtcdError>>,
     {
         let mut attempt = 0;
         loop {
-            match self.call(op(self.kv())).await {
+            match self.call(op()).await {
                 Err(e) if attempt < max && retry(&e) => {
                     attempt += 1;
                     tokio::time::sleep(pause(attempt)).await;
@@ -227,7 +224,7 @@ impl Etcd3 {
     }
 
     /// Maps an etcd error of a read at `requested` (None: now).
-    async fn read_error(&self, e: etcd_client::Error, requested: Option<Revision>) -> StorageError {
+    async fn read_error(&self, e: EtcdError, requested: Option<Revision>) -> StorageError {
         match (classify(&e), requested) {
             (Class::Compacted, Some(requested)) => {
                 let compacted = self.compacted_revision().await.unwrap_or(requested + 1);
@@ -243,11 +240,9 @@ impl Etcd3 {
 
     /// Whether `revision` can still be read (not compacted away).
     async fn readable(&self, revision: Revision) -> Result<bool, StorageError> {
-        let probe = self
-            .read(|mut kv| async move {
-                kv.get(COMPACT_REV_KEY, Some(GetOptions::new().with_revision(revision).with_count_only())).await
-            })
-            .await;
+        let request =
+            RangeRequest { key: COMPACT_REV_KEY.into(), revision, count_only: true, ..Default::default() };
+        let probe = self.read(|| self.client.range(request.clone())).await;
         match probe {
             Ok(_) => Ok(true),
             Err(e) => match classify(&e) {
@@ -264,7 +259,7 @@ impl Etcd3 {
         Ok(())
     }
 
-    fn write_error(key: &str, value_len: usize, e: &etcd_client::Error) -> StorageError {
+    fn write_error(key: &str, value_len: usize, e: &EtcdError) -> StorageError {
         match classify(e) {
             Class::TooLarge => StorageError::TooLarge { key: key.to_owned(), size: value_len, limit: MAX_VALUE_BYTES },
             _ => unavailable(e),
@@ -272,17 +267,18 @@ impl Etcd3 {
     }
 
     /// The version (etcd's per-key write count) of the key a transaction's failure branch read.
-    fn failure_kv_version(resp: &etcd_client::TxnResponse) -> Option<i64> {
-        resp.op_responses().into_iter().find_map(|r| match r {
-            TxnOpResponse::Get(g) => g.kvs().first().map(|kv| kv.version()),
-            _ => None,
-        })
+    fn failure_kv_version(resp: &TxnResponse) -> Option<i64> {
+        Etcd3::failure_range(resp).map(|kv| kv.version)
     }
 
     /// The first key-value of a transaction's failure branch (its `get`), if any.
-    fn failure_kv(resp: &etcd_client::TxnResponse) -> Option<KeyValue> {
-        resp.op_responses().into_iter().find_map(|r| match r {
-            TxnOpResponse::Get(g) => g.kvs().first().map(convert_kv),
+    fn failure_kv(resp: &TxnResponse) -> Option<KeyValue> {
+        Etcd3::failure_range(resp).map(convert_kv)
+    }
+
+    fn failure_range(resp: &TxnResponse) -> Option<&mvccpb::KeyValue> {
+        resp.responses.iter().find_map(|r| match &r.response {
+            Some(response_op::Response::ResponseRange(g)) => g.kvs.first(),
             _ => None,
         })
     }
@@ -301,10 +297,10 @@ fn tls_options(opts: &Etcd3Options) -> Result<Option<TlsOptions>, StorageError> 
             "https etcd endpoints need --etcd-cafile (the CA that signed the etcd servers' certificates)".into(),
         ));
     };
-    let mut tls = TlsOptions::new().ca_certificate(Certificate::from_pem(read(ca, "--etcd-cafile")?));
+    let mut tls = TlsOptions { ca_pem: read(ca, "--etcd-cafile")?, identity: None };
     match (&opts.cert_file, &opts.key_file) {
         (Some(cert), Some(key)) => {
-            tls = tls.identity(Identity::from_pem(read(cert, "--etcd-certfile")?, read(key, "--etcd-keyfile")?));
+            tls.identity = Some((read(cert, "--etcd-certfile")?, read(key, "--etcd-keyfile")?));
         }
         (None, None) => {}
         _ => {
@@ -337,9 +333,9 @@ enum Class {
     Other,
 }
 
-fn classify(e: &etcd_client::Error) -> Class {
+fn classify(e: &EtcdError) -> Class {
     let message = match e {
-        etcd_client::Error::GRpcStatus(s) => s.message(),
+        EtcdError::Status(s) => s.message(),
         _ => return Class::Other,
     };
     if message.contains("required revision has been compacted") {
@@ -355,22 +351,22 @@ fn classify(e: &etcd_client::Error) -> Class {
 
 /// Failures worth retrying for an idempotent request: the member or the connection went away,
 /// or the cluster is between leaders.
-fn transient(e: &etcd_client::Error) -> bool {
+fn transient(e: &EtcdError) -> bool {
     match e {
-        etcd_client::Error::GRpcStatus(s) => matches!(
+        // Transport failures come as statuses too (Unavailable, or Unknown when no endpoint is ready).
+        EtcdError::Status(s) => matches!(
             s.code(),
             tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown | tonic::Code::Aborted
         ),
-        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
-        _ => false,
+        EtcdError::Endpoint { .. } | EtcdError::Tls(_) | EtcdError::Closed | EtcdError::Timeout(_) => false,
     }
 }
 
 /// Whether a request failed before it was sent: the connection to the chosen member could not be
 /// made.
-fn never_sent(e: &etcd_client::Error) -> bool {
+fn never_sent(e: &EtcdError) -> bool {
     match e {
-        etcd_client::Error::GRpcStatus(s) if s.code() == tonic::Code::Unavailable => {
+        EtcdError::Status(s) if s.code() == tonic::Code::Unavailable => {
             let text = chain(e).to_lowercase();
             ["tcp connect error", "connection refused", "error trying to connect", "dns error"]
                 .iter()
@@ -381,7 +377,7 @@ fn never_sent(e: &etcd_client::Error) -> bool {
 }
 
 /// An error and its causes (`transport error: ... : tls handshake eof`).
-fn chain(e: &etcd_client::Error) -> String {
+fn chain(e: &EtcdError) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -396,51 +392,52 @@ fn chain(e: &etcd_client::Error) -> String {
 }
 
 /// Failures retrying will not fix: TLS and authentication problems.
-fn refused_for_good(e: &etcd_client::Error) -> bool {
-    if let etcd_client::Error::GRpcStatus(s) = e {
-        if matches!(s.code(), tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) {
-            return true;
+fn refused_for_good(e: &EtcdError) -> bool {
+    match e {
+        EtcdError::Status(s) if matches!(s.code(), tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) => {
+            return true
         }
+        EtcdError::Endpoint { .. } | EtcdError::Tls(_) => return true,
+        _ => {}
     }
     let text = chain(e).to_lowercase();
     ["certificate", "handshake", "tls", "unknown ca", "invalid peer"].iter().any(|w| text.contains(w))
 }
 
-fn unavailable(e: &etcd_client::Error) -> StorageError {
+fn unavailable(e: &EtcdError) -> StorageError {
     let text = match e {
-        etcd_client::Error::GRpcStatus(s) => format!("etcd: {} ({:?})", s.message(), s.code()),
+        EtcdError::Status(s) => format!("etcd: {} ({:?})", s.message(), s.code()),
         other => format!("etcd: {}", chain(other)),
     };
     StorageError::Unavailable(text)
 }
 
-fn convert_kv(kv: &etcd_client::KeyValue) -> KeyValue {
+/// A key as etcd takes it.
+fn key_bytes(key: &str) -> Bytes {
+    Bytes::copy_from_slice(key.as_bytes())
+}
+
+fn convert_kv(kv: &mvccpb::KeyValue) -> KeyValue {
     KeyValue {
-        key: String::from_utf8_lossy(kv.key()).into_owned(),
-        value: Bytes::copy_from_slice(kv.value()),
-        create_revision: kv.create_revision(),
-        mod_revision: kv.mod_revision(),
+        key: String::from_utf8_lossy(&kv.key).into_owned(),
+        // A slice of the response buffer, not a copy.
+        value: kv.value.clone(),
+        create_revision: kv.create_revision,
+        mod_revision: kv.mod_revision,
     }
 }
 
-fn header_revision(h: Option<&etcd_client::ResponseHeader>) -> Revision {
-    h.map(|h| h.revision()).unwrap_or(0)
+fn header_revision(h: Option<&ResponseHeader>) -> Revision {
+    h.map(|h| h.revision).unwrap_or(0)
 }
 
 #[async_trait::async_trait]
 impl Storage for Etcd3 {
     async fn get(&self, key: &str, revision: Option<Revision>) -> Result<Option<KeyValue>, StorageError> {
-        let got = self
-            .read(|mut kv| async move {
-                let mut o = GetOptions::new();
-                if let Some(r) = revision {
-                    o = o.with_revision(r);
-                }
-                kv.get(key, Some(o)).await
-            })
-            .await;
+        let request = RangeRequest { key: key_bytes(key), revision: revision.unwrap_or(0), ..Default::default() };
+        let got = self.read(|| self.client.range(request.clone())).await;
         match got {
-            Ok(resp) => Ok(resp.kvs().first().map(convert_kv)),
+            Ok(resp) => Ok(resp.kvs.first().map(convert_kv)),
             Err(e) => Err(self.read_error(e, revision).await),
         }
     }
@@ -455,28 +452,20 @@ impl Storage for Etcd3 {
             None => prefix.as_bytes().to_vec(),
         };
         let end = prefix_range_end(prefix.as_bytes()).unwrap_or_else(|| vec![0]);
-        let got = self
-            .read(|mut kv| {
-                let (start, end) = (start.clone(), end.clone());
-                let opts = opts.clone();
-                async move {
-                    let mut o = GetOptions::new().with_range(end);
-                    if let Some(r) = opts.revision {
-                        o = o.with_revision(r);
-                    }
-                    if let Some(l) = opts.limit {
-                        o = o.with_limit(i64::try_from(l).unwrap_or(i64::MAX));
-                    }
-                    kv.get(start, Some(o)).await
-                }
-            })
-            .await;
+        let request = RangeRequest {
+            key: start.into(),
+            range_end: end.into(),
+            revision: opts.revision.unwrap_or(0),
+            limit: opts.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)).unwrap_or(0),
+            ..Default::default()
+        };
+        let got = self.read(|| self.client.range(request.clone())).await;
         match got {
             Ok(resp) => {
-                let items: Vec<KeyValue> = resp.kvs().iter().map(convert_kv).collect();
-                let total = u64::try_from(resp.count()).unwrap_or(0);
+                let items: Vec<KeyValue> = resp.kvs.iter().map(convert_kv).collect();
+                let total = u64::try_from(resp.count).unwrap_or(0);
                 let remaining = total.saturating_sub(items.len() as u64);
-                let revision = opts.revision.unwrap_or_else(|| header_revision(resp.header()));
+                let revision = opts.revision.unwrap_or_else(|| header_revision(resp.header.as_ref()));
                 Ok(ListResult { items, revision, remaining })
             }
             Err(e) => Err(self.read_error(e, opts.revision).await),
@@ -486,41 +475,38 @@ impl Storage for Etcd3 {
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision, StorageError> {
         Etcd3::check_size(key, &value)?;
         let len = value.len();
-        let txn = Txn::new()
-            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(key, value.to_vec(), None)]);
+        let txn = TxnRequest {
+            compare: vec![Compare::create_revision(key_bytes(key), CompareResult::Equal, 0)],
+            success: vec![RequestOp::put(key_bytes(key), value)],
+            failure: vec![],
+        };
         let resp = self
-            .write(|mut kv| {
-                let txn = txn.clone();
-                async move { kv.txn(txn).await }
-            })
+            .write(|| self.client.txn(txn.clone()))
             .await
             .map_err(|e| Etcd3::write_error(key, len, &e))?;
-        if !resp.succeeded() {
+        if !resp.succeeded {
             return Err(StorageError::AlreadyExists { key: key.to_owned() });
         }
-        Ok(header_revision(resp.header()))
+        Ok(header_revision(resp.header.as_ref()))
     }
 
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<Revision, StorageError> {
         Etcd3::check_size(key, &value)?;
         let len = value.len();
-        let txn = Txn::new()
-            .when([
-                Compare::create_revision(key, CompareOp::Greater, 0),
-                Compare::mod_revision(key, CompareOp::Equal, expected),
-            ])
-            .and_then([TxnOp::put(key, value.to_vec(), None)])
-            .or_else([TxnOp::get(key, Some(GetOptions::new().with_keys_only()))]);
+        let txn = TxnRequest {
+            compare: vec![
+                Compare::create_revision(key_bytes(key), CompareResult::Greater, 0),
+                Compare::mod_revision(key_bytes(key), CompareResult::Equal, expected),
+            ],
+            success: vec![RequestOp::put(key_bytes(key), value)],
+            failure: vec![RequestOp::get(key_bytes(key), true)],
+        };
         let resp = self
-            .write(|mut kv| {
-                let txn = txn.clone();
-                async move { kv.txn(txn).await }
-            })
+            .write(|| self.client.txn(txn.clone()))
             .await
             .map_err(|e| Etcd3::write_error(key, len, &e))?;
-        if resp.succeeded() {
-            return Ok(header_revision(resp.header()));
+        if resp.succeeded {
+            return Ok(header_revision(resp.header.as_ref()));
         }
         match Etcd3::failure_kv(&resp) {
             None => Err(StorageError::NotFound { key: key.to_owned() }),
@@ -529,22 +515,17 @@ impl Storage for Etcd3 {
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision), StorageError> {
-        let mut when = vec![Compare::create_revision(key, CompareOp::Greater, 0)];
+        let mut compare = vec![Compare::create_revision(key_bytes(key), CompareResult::Greater, 0)];
         if let Some(expected) = expected {
-            when.push(Compare::mod_revision(key, CompareOp::Equal, expected));
+            compare.push(Compare::mod_revision(key_bytes(key), CompareResult::Equal, expected));
         }
-        let txn = Txn::new()
-            .when(when)
-            .and_then([TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()))])
-            .or_else([TxnOp::get(key, Some(GetOptions::new().with_keys_only()))]);
-        let resp = self
-            .write(|mut kv| {
-                let txn = txn.clone();
-                async move { kv.txn(txn).await }
-            })
-            .await
-            .map_err(|e| unavailable(&e))?;
-        if !resp.succeeded() {
+        let txn = TxnRequest {
+            compare,
+            success: vec![RequestOp::delete_with_prev(key_bytes(key))],
+            failure: vec![RequestOp::get(key_bytes(key), true)],
+        };
+        let resp = self.write(|| self.client.txn(txn.clone())).await.map_err(|e| unavailable(&e))?;
+        if !resp.succeeded {
             return match (Etcd3::failure_kv(&resp), expected) {
                 (Some(kv), Some(expected)) => {
                     Err(StorageError::Conflict { key: key.to_owned(), expected, actual: kv.mod_revision })
@@ -552,9 +533,9 @@ impl Storage for Etcd3 {
                 _ => Err(StorageError::NotFound { key: key.to_owned() }),
             };
         }
-        let revision = header_revision(resp.header());
-        let prev = resp.op_responses().into_iter().find_map(|r| match r {
-            TxnOpResponse::Delete(d) => d.prev_kvs().first().map(convert_kv),
+        let revision = header_revision(resp.header.as_ref());
+        let prev = resp.responses.iter().find_map(|r| match &r.response {
+            Some(response_op::Response::ResponseDeleteRange(d)) => d.prev_kvs.first().map(convert_kv),
             _ => None,
         });
         match prev {
@@ -586,11 +567,9 @@ impl Storage for Etcd3 {
     }
 
     async fn current_revision(&self) -> Result<Revision, StorageError> {
-        let resp = self
-            .read(|mut kv| async move { kv.get(COMPACT_REV_KEY, Some(GetOptions::new().with_count_only())).await })
-            .await
-            .map_err(|e| unavailable(&e))?;
-        Ok(header_revision(resp.header()))
+        let request = RangeRequest { key: COMPACT_REV_KEY.into(), count_only: true, ..Default::default() };
+        let resp = self.read(|| self.client.range(request.clone())).await.map_err(|e| unavailable(&e))?;
+        Ok(header_revision(resp.header.as_ref()))
     }
 
     async fn compact(&self, revision: Revision) -> Result<(), StorageError> {
@@ -598,7 +577,7 @@ impl Storage for Etcd3 {
         if revision > current {
             return Err(StorageError::FutureRevision { requested: revision, current });
         }
-        match self.call(self.kv().compact(revision, None)).await {
+        match self.call(self.client.compact(revision)).await {
             Ok(_) => {
                 self.compacted.fetch_max(revision, Ordering::AcqRel);
                 Ok(())
@@ -703,18 +682,19 @@ impl WatchTask {
 
     async fn attempt(&mut self) -> Ended {
         let end = prefix_range_end(self.prefix.as_bytes()).unwrap_or_else(|| vec![0]);
-        let options = WatchOptions::new()
-            .with_range(end)
-            .with_start_revision(self.last + 1)
-            .with_prev_key()
-            .with_progress_notify();
-        let mut watch_client = self.client.watch_client().max_decoding_message_size(usize::MAX >> 1);
+        let create = WatchCreateRequest {
+            key: key_bytes(&self.prefix),
+            range_end: end.into(),
+            start_revision: self.last + 1,
+            progress_notify: true,
+            prev_kv: true,
+        };
         let opened = tokio::select! {
-            r = watch_client.watch(self.prefix.as_str(), Some(options)) => r,
+            r = self.client.watch(create) => r,
             _ = self.tx.closed() => return Ended::Done,
         };
-        let (mut requests, mut responses) = match opened {
-            Ok(stream) => stream.split(),
+        let (requests, mut responses) = match opened {
+            Ok(stream) => stream,
             Err(e) => return Ended::Broken(format!("opening an etcd watch: {e}")),
         };
         let mut quiet = tokio::time::interval(self.progress_interval.max(Duration::from_millis(10)));
@@ -740,22 +720,22 @@ impl WatchTask {
                 Ok(None) => return Ended::Broken("the etcd watch stream ended".into()),
                 Err(e) => return Ended::Broken(format!("etcd watch: {e}")),
             };
-            if resp.compact_revision() > 0 {
-                let compacted = resp.compact_revision();
+            if resp.compact_revision > 0 {
+                let compacted = resp.compact_revision;
                 self.compacted.fetch_max(compacted, Ordering::AcqRel);
                 let _ = self.tx.try_send(Err(StorageError::Expired { requested: self.last, compacted }));
                 return Ended::Done;
             }
-            if resp.canceled() {
+            if resp.canceled {
                 // e.g. "etcdserver: no leader": re-open, on another member if need be.
-                return Ended::Broken(format!("etcd canceled the watch: {}", resp.cancel_reason()));
+                return Ended::Broken(format!("etcd canceled the watch: {}", resp.cancel_reason));
             }
-            if resp.created() {
+            if resp.created {
                 continue;
             }
-            let events = resp.events();
+            let events = &resp.events;
             if events.is_empty() {
-                let revision = header_revision(resp.header());
+                let revision = header_revision(resp.header.as_ref());
                 if revision > self.last {
                     self.last = revision;
                     if !self.deliver(Ok(WatchItem::Progress(revision))).await {
@@ -765,18 +745,18 @@ impl WatchTask {
                 continue;
             }
             for e in events {
-                let Some(kv) = e.kv() else { continue };
-                let revision = kv.mod_revision();
+                let Some(kv) = &e.kv else { continue };
+                let revision = kv.mod_revision;
                 if revision <= self.last {
                     // Already delivered before a re-open.
                     continue;
                 }
-                let prev = e.prev_kv().map(convert_kv);
-                let event = match e.event_type() {
+                let prev = e.prev_kv.as_ref().map(convert_kv);
+                let event = match e.r#type() {
                     EventType::Delete => Event {
                         kind: EventKind::Deleted,
                         kv: KeyValue {
-                            key: String::from_utf8_lossy(kv.key()).into_owned(),
+                            key: String::from_utf8_lossy(&kv.key).into_owned(),
                             value: Bytes::new(),
                             create_revision: prev.as_ref().map(|p| p.create_revision).unwrap_or(0),
                             mod_revision: revision,
@@ -785,7 +765,7 @@ impl WatchTask {
                     },
                     EventType::Put => {
                         let kind =
-                            if kv.create_revision() == revision { EventKind::Created } else { EventKind::Updated };
+                            if kv.create_revision == revision { EventKind::Created } else { EventKind::Updated };
                         Event { kind, kv: convert_kv(kv), prev }
                     }
                 };
@@ -801,7 +781,7 @@ impl WatchTask {
 /// kube-apiserver's compactor (`storage/etcd3/compact.go`): every `interval`, compare-and-swap
 /// `compact_rev_key` from the version this replica last saw; the winner compacts to the revision
 /// current one interval ago. A new compactor only records the revision on its first round.
-async fn compactor(mut kv: KvClient, interval: Duration, compacted: Arc<AtomicI64>) {
+async fn compactor(client: Client, interval: Duration, compacted: Arc<AtomicI64>) {
     let mut version: i64 = 0;
     let mut rev: Revision = 0;
     let mut tick = tokio::time::interval(interval);
@@ -809,16 +789,17 @@ async fn compactor(mut kv: KvClient, interval: Duration, compacted: Arc<AtomicI6
     tick.tick().await;
     loop {
         tick.tick().await;
-        let txn = Txn::new()
-            .when([Compare::version(COMPACT_REV_KEY, CompareOp::Equal, version)])
-            .and_then([TxnOp::put(COMPACT_REV_KEY, rev.to_string(), None)])
-            .or_else([TxnOp::get(COMPACT_REV_KEY, None)]);
-        let resp = match kv.txn(txn).await {
+        let txn = TxnRequest {
+            compare: vec![Compare::version(COMPACT_REV_KEY, CompareResult::Equal, version)],
+            success: vec![RequestOp::put(COMPACT_REV_KEY, rev.to_string())],
+            failure: vec![RequestOp::get(COMPACT_REV_KEY, false)],
+        };
+        let resp = match client.txn(txn).await {
             Ok(resp) => resp,
             Err(_) => continue,
         };
-        let current = header_revision(resp.header());
-        if !resp.succeeded() {
+        let current = header_revision(resp.header.as_ref());
+        if !resp.succeeded {
             // Another replica compacted this round: adopt its clock.
             let theirs = Etcd3::failure_kv_version(&resp);
             version = theirs.unwrap_or(version);
@@ -826,7 +807,7 @@ async fn compactor(mut kv: KvClient, interval: Duration, compacted: Arc<AtomicI6
             continue;
         }
         version += 1;
-        if rev > 0 && kv.compact(rev, None).await.is_ok() {
+        if rev > 0 && client.compact(rev).await.is_ok() {
             compacted.fetch_max(rev, Ordering::AcqRel);
         }
         rev = current;

@@ -6,7 +6,7 @@
 //! as in production, and one apiserver on it (`--etcd-servers`, protobuf storage). The windows are
 //! interleaved to spread the machine's noise: raw 1, kapi 1, raw 16, kapi 16, raw 64, kapi 64.
 //!
-//! - raw: N tokio tasks in this process sharing one etcd-client connection, each creating unique
+//! - raw: N tokio tasks in this process sharing one connection of the runtime's etcd client, each creating unique
 //!   keys `/bench-raw/n<N>/<task>/<i>` with kube-apiserver's create transaction
 //!   (`create_revision == 0` → put) and a 1,100-byte value (a protobuf ConfigMap of 1 KiB data).
 //! - kapi: N HTTP connections POSTing one precomputed ConfigMap body with `generateName`.
@@ -16,11 +16,13 @@
 //! the figure that survives the noise.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use etcd_client::{Client, Compare, CompareOp, Txn, TxnOp};
+use bytes::Bytes;
+use kapi_runtime::storage::etcd3::client::{Client, ConnectOptions};
+use kapi_runtime::storage::etcd3::rpc::etcdserverpb::compare::CompareResult;
+use kapi_runtime::storage::etcd3::rpc::etcdserverpb::{Compare, RequestOp, TxnRequest};
 use serde_json::json;
 use tokio::runtime::Runtime;
 
@@ -44,15 +46,13 @@ pub(crate) fn run(rt: &Runtime, binary: &Path, plan: &Plan, report: &mut Report)
     let (addr, pids) = (server.addr, [etcd_pid, server.pid()]);
     let urls = etcd.client_urls();
     let (client, version) = loadgen::run(rt, async move {
-        let mut client = Client::connect(urls, None)
-            .await
-            .context("connecting to etcd")?;
-        let version = client
-            .status()
-            .await
-            .context("etcd status")?
-            .version()
-            .to_owned();
+        let client = Client::connect(&ConnectOptions {
+            endpoints: urls,
+            ..Default::default()
+        })
+        .await
+        .context("connecting to etcd")?;
+        let version = client.status().await.context("etcd status")?.version;
         Ok((client, version))
     })?;
     report.heading(&format!(
@@ -172,28 +172,31 @@ fn raw_creates(
     timing: Timing,
     pids: &[u32],
 ) -> Result<Window> {
-    let value: Arc<[u8]> = vec![b'x'; RAW_VALUE_BYTES].into();
+    let value = Bytes::from(vec![b'x'; RAW_VALUE_BYTES]);
     loadgen::drive(rt, clients, timing, pids, |task, load| {
-        let (mut kv, value) = (client.kv_client(), value.clone());
+        let (client, value) = (client.clone(), value.clone());
         rt.spawn(async move {
             let mut latencies = Vec::new();
             let mut i = 0u64;
             while !load.stopped() {
-                let key = format!("/bench-raw/n{clients}/{task}/{i}");
+                let name = format!("/bench-raw/n{clients}/{task}/{i}");
                 i += 1;
-                let txn = Txn::new()
-                    .when([Compare::create_revision(key.as_str(), CompareOp::Equal, 0)])
-                    .and_then([TxnOp::put(key.as_str(), value.to_vec(), None)]);
+                let key = Bytes::copy_from_slice(name.as_bytes());
+                let txn = TxnRequest {
+                    compare: vec![Compare::create_revision(key.clone(), CompareResult::Equal, 0)],
+                    success: vec![RequestOp::put(key.clone(), value.clone())],
+                    failure: vec![],
+                };
                 let started = Instant::now();
-                match kv.txn(txn).await {
-                    Ok(r) if r.succeeded() => load.completed(started, &mut latencies),
+                match client.txn(txn).await {
+                    Ok(r) if r.succeeded => load.completed(started, &mut latencies),
                     Ok(_) => {
                         load.fail();
-                        bail!("txn-create of {key}: the key exists");
+                        bail!("txn-create of {name}: the key exists");
                     }
                     Err(e) => {
                         load.fail();
-                        return Err(anyhow!(e).context(format!("txn-create of {key}")));
+                        return Err(anyhow!(e).context(format!("txn-create of {name}")));
                     }
                 }
             }
