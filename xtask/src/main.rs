@@ -1,5 +1,6 @@
-//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench).
+//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench, fresh-build).
 
+mod fresh;
 mod generate;
 mod import;
 mod new_kind;
@@ -13,7 +14,9 @@ usage: cargo xtask <command>
   import [--reference DIR]      (re)write the built-in kinds in schemas/ from ../shared/reference
   new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
   test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
-  bench [embedded|etcd] [--quick]   benchmarks with in-run baselines (every section unless named)";
+  bench [embedded|etcd] [--quick]   benchmarks with in-run baselines (every section unless named)
+  fresh-build [--release] [--keep] [--tree DIR]   build and serve a copy of the checkout with an empty
+                                CARGO_HOME, as a new user's first command does (part of a full `test`)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> anyhow::Result<()> {
         "new-kind" => new_kind::run(&project_root(), rest),
         "test" => test::run(&project_root(), rest),
         "bench" => bench(&project_root(), rest),
+        "fresh-build" => fresh::run(&project_root(), rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -16,6 +16,10 @@
 //! a few process spawns. Then `cargo nextest run --workspace --no-fail-fast [args]` runs with
 //! `KAPI_TOOLS=<root>/.tools` and `<root>/.tools/bin` first on PATH (`cargo test` if nextest is
 //! not installed).
+//!
+//! A full run (no arguments) also checks the README's first command on a fresh machine
+//! ([`crate::fresh`]): once the suite is built, a copy of the checkout is built with an empty
+//! `CARGO_HOME` at low CPU priority while the tests run, then served and listed with kubectl.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -55,8 +59,42 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let provision_time = started.elapsed();
 
     let started = Instant::now();
-    let status = run_suite(&tools, args)?;
+    let mut fresh = None;
+    let status = if args.is_empty() {
+        let built = suite(&tools, &["--no-run".to_owned()])?.status().context("running cargo")?;
+        if built.success() {
+            let (root, abs_tools) = (root.to_path_buf(), tools.canonicalize().context("resolving .tools")?);
+            fresh = Some(std::thread::spawn(move || {
+                let opts = crate::fresh::Options { nice: true, ..Default::default() };
+                crate::fresh::check(&root, &abs_tools, &opts)
+            }));
+            run_suite(&tools, args)?
+        } else {
+            built
+        }
+    } else {
+        eprintln!(
+            "xtask test: tests chosen by arguments; the fresh-machine build check runs on full runs \
+             (or alone: cargo xtask fresh-build)"
+        );
+        run_suite(&tools, args)?
+    };
     let test_time = started.elapsed();
+
+    let waited = Instant::now();
+    let fresh = fresh.map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the fresh-build check panicked"))));
+    if let Some(result) = &fresh {
+        match result {
+            Ok(t) => eprintln!(
+                "xtask test: fresh-machine build ok: cargo build -p apiserver with an empty CARGO_HOME {:.0}s \
+                 (niced, beside the tests), serve + kubectl get ns {:.1}s; the suite waited {:.1}s for it",
+                t.build.as_secs_f64(),
+                t.serve.as_secs_f64(),
+                waited.elapsed().as_secs_f64()
+            ),
+            Err(e) => eprintln!("xtask test: fresh-machine build FAILED: {e:#}"),
+        }
+    }
 
     eprintln!(
         "xtask test: provisioning {:.1}s ({}), tests {:.1}s ({})",
@@ -72,7 +110,17 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     if !status.success() {
         std::process::exit(status.code().unwrap_or(1));
     }
+    if matches!(fresh, Some(Err(_))) {
+        std::process::exit(1);
+    }
     Ok(())
+}
+
+/// `.tools/`, provisioned if need be (absolute).
+pub(crate) fn provisioned(root: &Path) -> Result<PathBuf> {
+    let tools = root.join(".tools");
+    provision(root, &tools)?;
+    tools.canonicalize().with_context(|| format!("resolving {}", tools.display()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,16 +458,7 @@ fn stamp(requirements: &str) -> String {
 // Running the suite
 
 fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> {
-    let tools = tools
-        .canonicalize()
-        .with_context(|| format!("resolving {}", tools.display()))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let has_nextest = Command::new(&cargo)
-        .args(["nextest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-
     // End-to-end tests run the apiserver binary from the target dir (kapi_tests::cargo_bin); cargo
     // only builds a package's binaries for its own integration tests. A workspace run builds it for
     // generated/apiserver/tests, with the test build's features; a run of chosen packages may not,
@@ -436,6 +475,21 @@ fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> 
             return Ok(built);
         }
     }
+    suite(tools, args)?.status().context("running cargo")
+}
+
+/// `cargo nextest run --workspace --no-fail-fast [args]` (`cargo test` without nextest) with
+/// `KAPI_TOOLS` set and `.tools/bin` first on `PATH`.
+fn suite(tools: &Path, args: &[String]) -> Result<Command> {
+    let tools = tools
+        .canonicalize()
+        .with_context(|| format!("resolving {}", tools.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let has_nextest = Command::new(&cargo)
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
 
     let mut cmd = Command::new(&cargo);
     if has_nextest {
@@ -465,7 +519,7 @@ fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> 
         tools.display(),
         shown.join(" ")
     );
-    cmd.status().context("running cargo")
+    Ok(cmd)
 }
 
 /// Whether the user chose packages (`-p`/`--package`) before any `--`; then `--workspace`
