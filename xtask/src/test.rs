@@ -18,8 +18,8 @@
 //! not installed).
 //!
 //! A full run (no arguments) also checks the README's first command on a fresh machine
-//! ([`crate::fresh`]): once the suite is built, a copy of the checkout is built with an empty
-//! `CARGO_HOME` at low CPU priority while the tests run, then served and listed with kubectl.
+//! ([`crate::fresh`]): a copy of the checkout is built with an empty `CARGO_HOME`, at the lowest CPU
+//! priority beside the suite's own build and tests, then served and listed with kubectl.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -59,26 +59,22 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let provision_time = started.elapsed();
 
     let started = Instant::now();
-    let mut fresh = None;
-    let status = if args.is_empty() {
-        let built = suite(&tools, &["--no-run".to_owned()])?.status().context("running cargo")?;
-        if built.success() {
-            let (root, abs_tools) = (root.to_path_buf(), tools.canonicalize().context("resolving .tools")?);
-            fresh = Some(std::thread::spawn(move || {
-                let opts = crate::fresh::Options { nice: true, ..Default::default() };
-                crate::fresh::check(&root, &abs_tools, &opts)
-            }));
-            run_suite(&tools, args)?
-        } else {
-            built
-        }
+    // At the lowest CPU priority from the start, the check's build uses what the suite leaves idle:
+    // its downloads, and a core while the suite's build waits on one crate or a link.
+    let fresh = if args.is_empty() {
+        let (root, tools) = (root.to_path_buf(), tools.canonicalize().context("resolving .tools")?);
+        Some(std::thread::spawn(move || {
+            let opts = crate::fresh::Options { nice: true, ..Default::default() };
+            crate::fresh::check(&root, &tools, &opts)
+        }))
     } else {
         eprintln!(
             "xtask test: tests chosen by arguments; the fresh-machine build check runs on full runs \
              (or alone: cargo xtask fresh-build)"
         );
-        run_suite(&tools, args)?
+        None
     };
+    let status = run_suite(&tools, args)?;
     let test_time = started.elapsed();
 
     let waited = Instant::now();
@@ -87,7 +83,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         match result {
             Ok(t) => eprintln!(
                 "xtask test: fresh-machine build ok: cargo build -p apiserver with an empty CARGO_HOME {:.0}s \
-                 (niced, beside the tests), serve + kubectl get ns {:.1}s; the suite waited {:.1}s for it",
+                 (niced, beside the suite), serve + kubectl get ns {:.1}s; the suite waited {:.1}s for it",
                 t.build.as_secs_f64(),
                 t.serve.as_secs_f64(),
                 waited.elapsed().as_secs_f64()
@@ -475,16 +471,9 @@ fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> 
             return Ok(built);
         }
     }
-    suite(tools, args)?.status().context("running cargo")
-}
-
-/// `cargo nextest run --workspace --no-fail-fast [args]` (`cargo test` without nextest) with
-/// `KAPI_TOOLS` set and `.tools/bin` first on `PATH`.
-fn suite(tools: &Path, args: &[String]) -> Result<Command> {
     let tools = tools
         .canonicalize()
         .with_context(|| format!("resolving {}", tools.display()))?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let has_nextest = Command::new(&cargo)
         .args(["nextest", "--version"])
         .output()
@@ -519,7 +508,7 @@ fn suite(tools: &Path, args: &[String]) -> Result<Command> {
         tools.display(),
         shown.join(" ")
     );
-    Ok(cmd)
+    cmd.status().context("running cargo")
 }
 
 /// Whether the user chose packages (`-p`/`--package`) before any `--`; then `--workspace`
