@@ -36,12 +36,22 @@ pub struct ConnectOptions {
 }
 
 /// PEM material for TLS to etcd.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TlsOptions {
     /// The CA bundle that signed the servers' certificates.
     pub ca_pem: Vec<u8>,
     /// A client certificate and its key, for etcd's `--client-cert-auth`.
     pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    // Never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_pem", &format_args!("{} bytes", self.ca_pem.len()))
+            .field("identity", &self.identity.is_some())
+            .finish()
+    }
 }
 
 /// What went wrong talking to etcd.
