@@ -412,7 +412,7 @@ fn unavailable(e: &EtcdError) -> StorageError {
     StorageError::Unavailable(text)
 }
 
-/// A key as etcd takes it.
+/// A key as etcd takes it (one copy per request; its uses in a transaction share it).
 fn key_bytes(key: &str) -> Bytes {
     Bytes::copy_from_slice(key.as_bytes())
 }
@@ -475,9 +475,10 @@ impl Storage for Etcd3 {
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision, StorageError> {
         Etcd3::check_size(key, &value)?;
         let len = value.len();
+        let k = key_bytes(key);
         let txn = TxnRequest {
-            compare: vec![Compare::create_revision(key_bytes(key), CompareResult::Equal, 0)],
-            success: vec![RequestOp::put(key_bytes(key), value)],
+            compare: vec![Compare::create_revision(k.clone(), CompareResult::Equal, 0)],
+            success: vec![RequestOp::put(k, value)],
             failure: vec![],
         };
         let resp = self
@@ -493,13 +494,14 @@ impl Storage for Etcd3 {
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<Revision, StorageError> {
         Etcd3::check_size(key, &value)?;
         let len = value.len();
+        let k = key_bytes(key);
         let txn = TxnRequest {
             compare: vec![
-                Compare::create_revision(key_bytes(key), CompareResult::Greater, 0),
-                Compare::mod_revision(key_bytes(key), CompareResult::Equal, expected),
+                Compare::create_revision(k.clone(), CompareResult::Greater, 0),
+                Compare::mod_revision(k.clone(), CompareResult::Equal, expected),
             ],
-            success: vec![RequestOp::put(key_bytes(key), value)],
-            failure: vec![RequestOp::get(key_bytes(key), true)],
+            success: vec![RequestOp::put(k.clone(), value)],
+            failure: vec![RequestOp::get(k, true)],
         };
         let resp = self
             .write(|| self.client.txn(txn.clone()))
@@ -515,14 +517,15 @@ impl Storage for Etcd3 {
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision), StorageError> {
-        let mut compare = vec![Compare::create_revision(key_bytes(key), CompareResult::Greater, 0)];
+        let k = key_bytes(key);
+        let mut compare = vec![Compare::create_revision(k.clone(), CompareResult::Greater, 0)];
         if let Some(expected) = expected {
-            compare.push(Compare::mod_revision(key_bytes(key), CompareResult::Equal, expected));
+            compare.push(Compare::mod_revision(k.clone(), CompareResult::Equal, expected));
         }
         let txn = TxnRequest {
             compare,
-            success: vec![RequestOp::delete_with_prev(key_bytes(key))],
-            failure: vec![RequestOp::get(key_bytes(key), true)],
+            success: vec![RequestOp::delete_with_prev(k.clone())],
+            failure: vec![RequestOp::get(k, true)],
         };
         let resp = self.write(|| self.client.txn(txn.clone())).await.map_err(|e| unavailable(&e))?;
         if !resp.succeeded {
