@@ -356,3 +356,64 @@ fn protobuf_watch_frames_carry_the_objects() {
         ]
     );
 }
+
+/// A YAML body nested 150,000 deep (`x: [[[[...`) was parsed in quadratic time on the async
+/// workers: 30 s of CPU for a 150 KB body that any identity may send (SelfSubjectAccessReview),
+/// with /healthz stalled meanwhile. It is refused as upstream refuses it, in time linear in its
+/// size, and the server answers others meanwhile.
+#[test]
+fn yaml_nesting_bombs_are_refused_in_linear_time() {
+    let s = Server::start(&[]);
+    let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let post = |depth: usize| {
+        let body = format!("x: {}", "[".repeat(depth));
+        let started = Instant::now();
+        let r = s.request("POST", path, &[("content-type", "application/yaml")], Some(body.as_bytes()));
+        (started.elapsed(), r)
+    };
+    post(1_000); // a warm connection and server
+    let mut took = Vec::new();
+    for depth in [50_000, 100_000, 150_000] {
+        let (elapsed, r) = post(depth);
+        let (code, reason, message) = status_of(&r);
+        assert_eq!((code, reason.as_str()), (400, "BadRequest"), "{message}");
+        // As upstream words a decode error: the error, then the body's first 30 bytes in hex
+        // (upstream's error is "yaml: exceeded max depth of 10000": kapi reads 128 levels).
+        assert_eq!(
+            message,
+            "the object provided is unrecognized (must be of type SelfSubjectAccessReview): yaml: nesting deeper than 128 levels is not supported (kube-apiserver reads up to 10000) (783a205b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b5b ...)"
+        );
+        took.push(elapsed);
+    }
+    // Linear (with a fixed allowance for the round trip), and far from a second.
+    assert!(took[2] < Duration::from_secs(1), "{took:?}");
+    assert!(took[2] <= took[0] * 3 + Duration::from_millis(100), "not linear in the size: {took:?}");
+
+    // Bombs sent without pause on four connections do not hold up /healthz.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    post(150_000);
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for _ in 0..10 {
+            let started = Instant::now();
+            assert_eq!(s.get("/healthz").text(), "ok");
+            assert!(started.elapsed() < Duration::from_secs(1), "/healthz took {:?} beside YAML bombs", started.elapsed());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+
+    // Block nesting past go-yaml's limit gets upstream's message; nesting kapi reads is read (an
+    // unknown field, dropped as upstream drops it).
+    let body = format!("x:\n{}a\n", "- ".repeat(10_001));
+    let r = s.request("POST", path, &[("content-type", "application/yaml")], Some(body.as_bytes()));
+    assert!(status_of(&r).2.contains("): yaml: exceeded max depth of 10000 (783a0a2d202d20"), "{}", r.text());
+    let body = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep-yaml}}\nx:\n{}a\n", "- ".repeat(100));
+    let r = s.request("POST", "/api/v1/namespaces/default/configmaps", &[("content-type", "application/yaml")], Some(body.as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.text());
+}

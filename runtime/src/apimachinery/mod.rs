@@ -19,6 +19,7 @@ pub mod status;
 pub mod table;
 pub mod time;
 pub mod validation;
+pub mod yaml;
 
 pub use field::{ErrorType, FieldError, Path};
 pub use intstr::IntOrString;

@@ -145,56 +145,49 @@ pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
 
 /// Parses a JSON body; failures read as upstream's decoder reports them.
 pub fn parse_json(body: &[u8], kind: &str) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let snippet: String = String::from_utf8_lossy(body).chars().take(100).collect();
+    off_the_workers(body.len(), || serde_json::from_slice(body)).map_err(|e| {
         ApiError::BadRequest(format!(
-            "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: {e} ({snippet})"
+            "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: {e} ({})",
+            summarize(body)
         ))
     })
 }
 
-/// Parses a YAML body (one document) into JSON.
+/// Parses a YAML body (its first document) into JSON as upstream does (sigs.k8s.io/yaml): linear in
+/// the body, nesting up to 10,000 levels, YAML 1.1 scalars.
 pub fn parse_yaml(body: &[u8], kind: &str) -> Result<Value, ApiError> {
-    let yaml: serde_yaml::Value = serde_yaml::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!("the object provided is unrecognized (must be of type {kind}): yaml: {e}"))
-    })?;
-    yaml_to_json(yaml).map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))
+    off_the_workers(body.len(), || crate::apimachinery::yaml::to_json(body)).map_err(|e| {
+        ApiError::BadRequest(format!("the object provided is unrecognized (must be of type {kind}): {e} ({})", summarize(body)))
+    })
 }
 
-/// YAML → JSON as sigs.k8s.io/yaml does: keys become strings, non-finite floats are refused.
-pub fn yaml_to_json(v: serde_yaml::Value) -> Result<Value, String> {
-    use serde_yaml::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("invalid number {f}"))?
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
-        Y::Mapping(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Bool(b) => b.to_string(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Null => "null".into(),
-                    other => return Err(format!("unsupported map key {other:?}")),
-                };
-                out.insert(key, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value)?,
-    })
+/// Bodies above this many bytes are parsed with the async worker handed over to other tasks.
+const LARGE_BODY: usize = 64 * 1024;
+
+/// Runs a parse of `len` bytes; a large one lets the async runtime move this worker's other tasks
+/// elsewhere first (a multi-threaded runtime's `block_in_place`), so one big body never holds up
+/// the requests queued behind it.
+fn off_the_workers<T>(len: usize, parse: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi_thread = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if len > LARGE_BODY && multi_thread {
+        tokio::task::block_in_place(parse)
+    } else {
+        parse()
+    }
+}
+
+/// The start of a body in a decode error, as upstream's `summarizeData` writes it: JSON objects
+/// as text, anything else as hex, 30 bytes at most.
+pub fn summarize(body: &[u8]) -> String {
+    const MAX: usize = 30;
+    let head = &body[..body.len().min(MAX)];
+    let more = if body.len() > MAX { " ..." } else { "" };
+    match body.first() {
+        None => "<empty>".into(),
+        Some(b'{') => format!("{}{more}", String::from_utf8_lossy(head)),
+        Some(_) => format!("{}{more}", head.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    }
 }
 
 #[cfg(test)]
