@@ -417,3 +417,41 @@ fn yaml_nesting_bombs_are_refused_in_linear_time() {
     let r = s.request("POST", "/api/v1/namespaces/default/configmaps", &[("content-type", "application/yaml")], Some(body.as_bytes()));
     assert_eq!(r.status, 201, "{}", r.text());
 }
+
+/// A patch setting `metadata.uid` was answered 200 and silently ignored; upstream refuses it (422,
+/// its cause reported twice), and a PUT carrying another uid fails its precondition (409).
+#[test]
+fn the_uid_cannot_be_patched_or_replaced() {
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let created = s.post_json(base, &cm("uid-cm")).json();
+    let uid = created["metadata"]["uid"].as_str().expect("uid").to_string();
+    let other = "00000000-0000-0000-0000-000000000001";
+    let immutable = json!({"reason": "FieldValueInvalid", "message": format!("Invalid value: \"{other}\": field is immutable"), "field": "metadata.uid"});
+    for (content_type, patch) in [
+        ("application/json-patch+json", json!([{"op": "replace", "path": "/metadata/uid", "value": other}])),
+        ("application/merge-patch+json", json!({"metadata": {"uid": other}})),
+        ("application/strategic-merge-patch+json", json!({"metadata": {"uid": other}})),
+    ] {
+        let body = serde_json::to_vec(&patch).unwrap_or_default();
+        let r = s.request("PATCH", &format!("{base}/uid-cm"), &[("content-type", content_type)], Some(&body));
+        let (code, reason, message) = status_of(&r);
+        assert_eq!((code, reason.as_str()), (422, "Invalid"), "{content_type}: {message}");
+        assert_eq!(message, format!("ConfigMap \"uid-cm\" is invalid: metadata.uid: Invalid value: \"{other}\": field is immutable"));
+        assert_eq!(r.json()["details"]["causes"], json!([immutable, immutable]), "{content_type}");
+    }
+    // Removing it changes nothing.
+    let body = br#"[{"op": "remove", "path": "/metadata/uid"}]"#;
+    let r = s.request("PATCH", &format!("{base}/uid-cm"), &[("content-type", "application/json-patch+json")], Some(body));
+    assert_eq!((r.status, r.json()["metadata"]["uid"].as_str()), (200, Some(uid.as_str())));
+    let mut replaced = s.get(&format!("{base}/uid-cm")).json();
+    replaced["metadata"]["uid"] = json!(other);
+    let r = s.put_json(&format!("{base}/uid-cm"), &replaced);
+    let (code, reason, message) = status_of(&r);
+    assert_eq!((code, reason.as_str()), (409, "Conflict"), "{message}");
+    assert_eq!(
+        message,
+        format!("Operation cannot be fulfilled on configmaps \"uid-cm\": StorageError: invalid object, Code: 4, Key: /registry/configmaps/default/uid-cm, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {other}, UID in object meta: {uid}")
+    );
+    assert_eq!(s.get(&format!("{base}/uid-cm")).json()["metadata"]["uid"], json!(uid));
+}

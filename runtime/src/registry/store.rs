@@ -671,6 +671,16 @@ impl Store {
         let (object, _) = self
             .guaranteed_update_admitted(namespace, name, Some(opts), |current| {
                 warnings.clear();
+                // A uid in the body is a precondition (upstream: a storage precondition, 409).
+                if let Some((uid, live)) = changed_uid(&current, &object) {
+                    return Err(ApiError::Conflict {
+                        target: self.target(name),
+                        why: format!(
+                            "StorageError: invalid object, Code: 4, Key: {}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {uid}, UID in object meta: {live}",
+                            self.key(self.ns(namespace), name)
+                        ),
+                    });
+                }
                 let update = self.prepare_update(&current, object.clone(), part, opts, &mut warnings, true, true)?;
                 if dry_run {
                     dry_result = Some((dry_run_result(&update, current.clone()), current));
@@ -724,6 +734,12 @@ impl Store {
                     }
                 };
                 warnings.clear();
+                // A patch may not change the uid (upstream: ValidateObjectMetaUpdate, whose error
+                // is reported twice).
+                if let Some((uid, _)) = changed_uid(&current, &patched) {
+                    let immutable = FieldError::invalid("metadata.uid", uid, "field is immutable");
+                    return Err(self.invalid_err(name, vec![immutable.clone(), immutable]));
+                }
                 let update = self.prepare_update(&current, patched, part, opts, &mut warnings, track, client_rv)?;
                 if dry_run {
                     dry_result = Some((dry_run_result(&update, current.clone()), current));
@@ -1009,6 +1025,13 @@ pub fn check_type_meta(info: &KindInfo, object: &mut Value) -> Result<(), ApiErr
     Ok(())
 }
 
+/// The uid `new` sets and the live one, when `new` sets one that is not `current`'s.
+fn changed_uid(current: &Value, new: &Value) -> Option<(String, String)> {
+    let uid = new.pointer("/metadata/uid").and_then(Value::as_str).filter(|u| !u.is_empty())?;
+    let live = current.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("");
+    (uid != live).then(|| (uid.to_string(), live.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1031,3 +1054,4 @@ mod tests {
         assert!(spec_changed(&a, &c));
     }
 }
+
