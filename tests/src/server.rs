@@ -212,12 +212,22 @@ impl Server {
     }
 
     /// Starts on an existing data directory (restarts).
-    pub fn start_in(mut dir: tempfile::TempDir, args: &[&str]) -> Server {
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Server {
+        Server::start_limited(dir, args, None)
+    }
+
+    /// Starts with at most `open_files` file descriptors (soft and hard limit, as `ulimit -n`).
+    pub fn start_with_open_files(args: &[&str], open_files: u64) -> Server {
+        let dir = tempfile::Builder::new().prefix("kapi-server-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Server::start_limited(dir, args, Some(open_files))
+    }
+
+    fn start_limited(mut dir: tempfile::TempDir, args: &[&str], open_files: Option<u64>) -> Server {
         let bin = crate::cargo_bin("apiserver");
         let mut last_log = String::new();
         for _attempt in 0..3 {
             let port = crate::free_port();
-            let (child, log) = spawn(&bin, dir.path(), port, args);
+            let (child, log) = spawn(&bin, dir.path(), port, args, open_files);
             let mut server = Server { child, port, dir, log, credentials: OnceLock::new() };
             if server.wait_ready(Duration::from_secs(60)) {
                 return server;
@@ -379,7 +389,7 @@ impl Server {
         let bin = crate::cargo_bin("apiserver");
         let port = crate::free_port();
         let started = Instant::now();
-        let (mut child, log) = spawn(&bin, dir.path(), port, args);
+        let (mut child, log) = spawn(&bin, dir.path(), port, args, None);
         // Readiness as an anonymous client that does not check the (not yet known) certificate.
         let probe = Client::new(&format!("https://127.0.0.1:{port}"), None, &Identity::Anonymous, None);
         loop {
@@ -442,12 +452,21 @@ pub fn default_args(dir: &Path, port: u16, args: &[&str]) -> Vec<String> {
     .collect()
 }
 
-/// Runs the apiserver binary on `port` with its data in `dir/data`, output to `dir/apiserver-<port>.log`.
-fn spawn(bin: &Path, dir: &Path, port: u16, args: &[&str]) -> (Child, PathBuf) {
+/// Runs the apiserver binary on `port` with its data in `dir/data`, output to `dir/apiserver-<port>.log`,
+/// under `ulimit -n <open_files>` when given (the shell `exec`s it: the child is the server).
+fn spawn(bin: &Path, dir: &Path, port: u16, args: &[&str], open_files: Option<u64>) -> (Child, PathBuf) {
     let log = dir.join(format!("apiserver-{port}.log"));
     let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
     let err_file = log_file.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
-    let child = Command::new(bin)
+    let mut command = match open_files {
+        None => Command::new(bin),
+        Some(n) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg(format!("ulimit -n {n} && exec \"$0\" \"$@\"")).arg(bin);
+            sh
+        }
+    };
+    let child = command
         .args(default_args(dir, port, args))
         .stdin(Stdio::null())
         .stdout(log_file)

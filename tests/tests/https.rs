@@ -76,6 +76,11 @@ fn http2_and_http1_over_tls() {
                 assert!(String::from_utf8_lossy(&body).contains("kube-system"));
             }
         }
+        // Header lists up to upstream's 1 MiB (MaxHeaderBytes) are read, over HTTP/2 as over
+        // HTTP/1.1 (hyper's defaults answered 431 from 16 KiB and 400 KiB).
+        let big = "x".repeat(600 * 1024);
+        let req = http::Request::get(format!("https://127.0.0.1:{port}/readyz")).header("x-big", &big).body(Empty::<Bytes>::new()).expect("request");
+        assert_eq!(send.send_request(req).await.expect("h2 response").status(), 200);
         // HTTP/1.1, by ALPN and without ALPN.
         for alpn in [&[&b"http/1.1"[..]][..], &[]] {
             let tls = connect(port, &ca, admin(&creds), rustls::DEFAULT_VERSIONS, alpn).await.expect("tls");
@@ -89,6 +94,12 @@ fn http2_and_http1_over_tls() {
             let resp = send.send_request(req).await.expect("http/1.1 response");
             assert_eq!(resp.version(), http::Version::HTTP_11);
             assert_eq!(resp.status(), 200);
+            let req = http::Request::get("/readyz")
+                .header("host", format!("127.0.0.1:{port}"))
+                .header("x-big", &big)
+                .body(Empty::<Bytes>::new())
+                .expect("request");
+            assert_eq!(send.send_request(req).await.expect("http/1.1 response").status(), 200);
         }
         // TLS 1.2 is served by default.
         assert!(connect(port, &ca, None, &[&rustls::version::TLS12], &[]).await.is_ok());
@@ -278,4 +289,52 @@ fn the_insecure_port_serves_plain_http_on_loopback_only() {
     assert!(failure.output.contains("--insecure-bind-address=0.0.0.0") && failure.output.contains("loopback"), "{}", failure.output);
     let failure = Server::start_failure(&["--secure-port=0", "--insecure-port=0"], Duration::from_secs(60));
     assert!(failure.output.contains("nothing to serve"), "{}", failure.output);
+}
+
+/// 1,100 clients that finished the TLS handshake and then sent nothing used up the server's file
+/// descriptors (limit 1024) and locked every other client out for good; a client dribbling its
+/// headers was held forever. Now the connections waiting longest make room for new ones, and a
+/// request's headers are due within 32 s (upstream's ReadHeaderTimeout).
+#[test]
+fn silent_and_slow_clients_cannot_lock_others_out() {
+    let s = Server::start_with_open_files(&[], 1024);
+    let creds = s.credentials();
+    let ca = creds.ca_pem.clone().expect("the kubeconfig has the CA");
+    let port = s.port();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let silent = rt.block_on(async {
+        let mut silent = Vec::new();
+        for _ in 0..1_100 {
+            // The server may already be closing older ones: a refused handshake is fine here.
+            if let Ok(tls) = connect(port, &ca, None, rustls::DEFAULT_VERSIONS, &[b"http/1.1"]).await {
+                silent.push(tls);
+            }
+        }
+        silent
+    });
+    assert!(silent.len() > 1_024, "only {} handshakes: the test must exceed the server's descriptors", silent.len());
+    // A new client still gets in, again and again.
+    for _ in 0..3 {
+        let r = s.client().request_within("GET", "/healthz", &[], None, Duration::from_secs(10));
+        assert_eq!((r.status, r.text()), (200, "ok".to_string()), "a client was locked out by silent connections");
+    }
+    drop(silent);
+
+    // A slowloris: headers dribbled a line every 2 s are cut off once 32 s have passed.
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tls = connect(port, &ca, None, rustls::DEFAULT_VERSIONS, &[b"http/1.1"]).await.expect("tls");
+        let started = std::time::Instant::now();
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.expect("request line");
+        let closed = loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let mut buf = [0u8; 64];
+            let read = tokio::time::timeout(Duration::from_millis(10), tls.read(&mut buf)).await;
+            if matches!(read, Ok(Ok(0) | Err(_))) || tls.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                break started.elapsed();
+            }
+            assert!(started.elapsed() < Duration::from_secs(45), "a dribbling client was held past 45 s");
+        };
+        assert!(closed >= Duration::from_secs(31), "cut off after {closed:?}, before upstream's 32 s");
+    });
 }

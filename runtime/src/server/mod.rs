@@ -2,6 +2,7 @@
 //! and HTTP/2) over HTTPS on `--secure-port` and plain HTTP on the loopback-only `--insecure-port`,
 //! with in-flight limits and graceful shutdown.
 
+pub mod conn;
 pub mod flags;
 pub mod kubeconfig;
 pub mod pki;
@@ -270,12 +271,15 @@ pub async fn start(generated: Generated, flags: Flags) -> Result<Running, ServeE
         mutating: (flags.max_mutating_requests_inflight > 0).then(|| Semaphore::new(flags.max_mutating_requests_inflight)),
     });
     let (shutdown, stopped) = tokio::sync::watch::channel(false);
+    let conns = conn::Tracker::new(conn::ConnLimits::from_environment());
     let mut tasks = Vec::new();
     if let Some((listener, acceptor)) = secure {
-        tasks.push(tokio::spawn(accept_loop(listener, Some(acceptor), server.clone(), limits.clone(), stopped.clone())));
+        let serving = Serving { server: server.clone(), limits: limits.clone(), conns: conns.clone() };
+        tasks.push(tokio::spawn(accept_loop(listener, Some(acceptor), serving, stopped.clone())));
     }
     if let Some(listener) = insecure {
-        tasks.push(tokio::spawn(accept_loop(listener, None, server.clone(), limits.clone(), stopped.clone())));
+        let serving = Serving { server: server.clone(), limits: limits.clone(), conns: conns.clone() };
+        tasks.push(tokio::spawn(accept_loop(listener, None, serving, stopped.clone())));
     }
     Ok(Running { secure_addr, insecure_addr, kubeconfig, pki, server, shutdown, tasks })
 }
@@ -325,15 +329,17 @@ struct Limits {
     mutating: Option<Semaphore>,
 }
 
-/// Accepts connections until shutdown: TLS ones (handshake first) when given an acceptor, plain
-/// HTTP otherwise. A failed handshake drops only its connection, with one log line.
-async fn accept_loop(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+/// What serving a connection needs.
+#[derive(Clone)]
+struct Serving {
     server: Arc<ApiServer>,
     limits: Arc<Limits>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
+    conns: Arc<conn::Tracker>,
+}
+
+/// Accepts connections until shutdown: TLS ones (handshake first) when given an acceptor, plain
+/// HTTP otherwise. A failed handshake drops only its connection, with one log line.
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, serving: Serving, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -342,14 +348,16 @@ async fn accept_loop(
                 let (stream, remote) = match accepted {
                     Ok(a) => a,
                     Err(_) => {
-                        // Out of file descriptors and the like: let connections end before retrying.
+                        // Out of file descriptors and the like: close the connection waiting
+                        // longest, and let connections end before retrying.
+                        serving.conns.make_room();
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (server, limits, stop, tls) = (server.clone(), limits.clone(), stopped.clone(), tls.clone());
-                connections.spawn(connection(stream, remote, tls, server, limits, stop));
+                let registered = serving.conns.open();
+                connections.spawn(connection(stream, remote, tls.clone(), serving.clone(), registered, stopped.clone()));
             }
         }
         while connections.try_join_next().is_some() {}
@@ -357,53 +365,73 @@ async fn accept_loop(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async { while connections.join_next().await.is_some() {} }).await;
 }
 
-/// One connection: the TLS handshake (when secure), then HTTP until it closes or shutdown.
+/// One connection: the TLS handshake (when secure), then HTTP until it closes, it must close
+/// (a deadline passed while it waited, or it made room for another), or shutdown.
 async fn connection(
     stream: TcpStream,
     remote: SocketAddr,
     tls: Option<TlsAcceptor>,
-    server: Arc<ApiServer>,
-    limits: Arc<Limits>,
+    serving: Serving,
+    registered: conn::Registered,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let Some(acceptor) = tls else {
         let info = ConnInfo { peer_certificates: Arc::new(Vec::new()), secure: false, remote };
-        return serve_connection(TokioIo::new(stream), info, server, limits, stop).await;
+        return serve_connection(stream, info, serving, registered, stop).await;
     };
     let handshake = tokio::select! {
         h = tls::handshake(&acceptor, stream) => h,
+        _ = registered.must_close() => return,
         _ = stop.changed() => return,
     };
     match handshake {
         Ok(None) => {}
         Ok(Some(stream)) => {
             let info = ConnInfo { peer_certificates: Arc::new(tls::peer_certificates(&stream)), secure: true, remote };
-            serve_connection(TokioIo::new(stream), info, server, limits, stop).await;
+            registered.handshaken(stream.get_ref().1.alpn_protocol() == Some(b"h2"));
+            serve_connection(stream, info, serving, registered, stop).await;
         }
         Err(e) => eprintln!("http: TLS handshake error from {remote}: {e}"),
     }
 }
 
-/// Serves HTTP/1.1 or HTTP/2 on `io`, tagging every request with `info`.
+/// Serves HTTP/1.1 or HTTP/2 on `io` with upstream's limits, tagging every request with `info`.
 async fn serve_connection<I>(
-    io: TokioIo<I>,
+    io: I,
     info: ConnInfo,
-    server: Arc<ApiServer>,
-    limits: Arc<Limits>,
+    serving: Serving,
+    registered: conn::Registered,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let state = registered.conn().clone();
+    let io = TokioIo::new(conn::Watched::new(io, state.clone()));
+    let Serving { server, limits, .. } = serving;
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         let (server, limits) = (server.clone(), limits.clone());
+        let in_flight = state.request_started();
         req.extensions_mut().insert(info.clone());
-        async move { Ok::<_, Infallible>(serve_one(&server, &limits, req).await) }
+        async move {
+            let response = serve_one(&server, &limits, req).await;
+            Ok::<_, Infallible>(response.map(|body| conn::Tracked::new(body, Some(in_flight))))
+        }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // Go's MaxHeaderBytes, with its 4 KiB of slack for the request line.
+    builder.http1().max_buf_size(conn::MAX_HEADER_BYTES + 4096);
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(conn::MAX_HEADER_BYTES + 320).unwrap_or(u32::MAX))
+        .max_concurrent_streams(conn::H2_MAX_STREAMS)
+        .initial_stream_window_size(conn::H2_STREAM_WINDOW)
+        .initial_connection_window_size(conn::H2_STREAM_WINDOW * conn::H2_MAX_STREAMS)
+        .max_frame_size(conn::H2_STREAM_WINDOW);
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        _ = registered.must_close() => {}
         _ = stop.changed() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn).await;
