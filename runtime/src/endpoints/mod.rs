@@ -303,8 +303,9 @@ impl ApiServer {
         match name {
             // Upstream's --etcd-healthcheck-timeout default: a storage that does not answer in
             // time is unhealthy (a hanging check would hang /readyz).
+            // The embedded store also fails it while its writes fail (a full disk).
             "etcd" => match tokio::time::timeout(ETCD_CHECK_TIMEOUT, self.registry.storage().current_revision()).await {
-                Ok(r) => r.map(|_| ()).map_err(|e| e.to_string()),
+                Ok(r) => r.map(|_| ()).and_then(|()| self.registry.storage().writable()).map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer from storage within {ETCD_CHECK_TIMEOUT:?}")),
             },
             "shutdown" if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) => {

@@ -214,4 +214,8 @@ impl Storage for Transcoded {
     fn progress_requests(&self) -> bool {
         self.inner.progress_requests()
     }
+
+    fn writable(&self) -> Result<(), StorageError> {
+        self.inner.writable()
+    }
 }

@@ -17,7 +17,7 @@ mod writer;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +62,9 @@ pub struct EmbeddedOptions {
     pub max_batch: usize,
     /// Read connections: reads beyond this many wait for one to be free.
     pub read_connections: usize,
+    /// Most bytes the database file may grow to (as etcd's `--quota-backend-bytes`); writes past
+    /// it fail as on a full disk. None: the disk is the limit.
+    pub quota_bytes: Option<u64>,
 }
 
 impl Default for EmbeddedOptions {
@@ -73,6 +76,7 @@ impl Default for EmbeddedOptions {
             watch_buffer: 16 * 1024,
             max_batch: 256,
             read_connections: 4,
+            quota_bytes: None,
         }
     }
 }
@@ -99,6 +103,8 @@ struct Shared {
     hub: Arc<Hub>,
     compacted: Arc<AtomicI64>,
     progress_interval: Duration,
+    /// Set while writes fail for want of space or I/O (cleared by the next write that succeeds).
+    writes_failing: Arc<AtomicBool>,
 }
 
 /// The embedded SQLite store. Dropping the last handle stops the writer (after its current batch)
@@ -129,16 +135,26 @@ impl Embedded {
         let conn = schema::open_connection(&path, true, options.synchronous_full).map_err(|e| {
             StorageError::Unavailable(format!("cannot open embedded store {}: {e}", path.display()))
         })?;
+        if let Some(quota) = options.quota_bytes {
+            let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0)).map_err(sql_err)?;
+            let pages = i64::try_from(quota).unwrap_or(i64::MAX) / page_size.max(1);
+            conn.pragma_update(None, "max_page_count", pages.max(1)).map_err(sql_err)?;
+        }
         let (current, _) = schema::revisions(&conn).map_err(sql_err)?;
         let hub = Arc::new(Hub::new(current, options.watch_buffer.max(1)));
         let compacted = Arc::new(AtomicI64::new(0));
         let (tx, rx) = std_mpsc::channel();
+        let writes_failing = Arc::new(AtomicBool::new(false));
         let writer = Writer::new(
             conn,
             rx,
             hub.clone(),
             compacted.clone(),
-            WriterConfig { max_batch: options.max_batch.max(1), compaction_interval: options.compaction_interval },
+            WriterConfig {
+                max_batch: options.max_batch.max(1),
+                compaction_interval: options.compaction_interval,
+                writes_failing: writes_failing.clone(),
+            },
         )
         .map_err(sql_err)?;
         let handle = std::thread::Builder::new()
@@ -151,6 +167,7 @@ impl Embedded {
             hub,
             compacted,
             progress_interval: options.progress_interval.max(Duration::from_millis(1)),
+            writes_failing,
         });
         Ok(Arc::new(Embedded { shared, requests: Some(tx), writer: Some(handle), path, _lock: lock }))
     }
@@ -256,6 +273,13 @@ fn check_size(key: &str, value: &Bytes) -> Result<(), StorageError> {
 
 #[async_trait::async_trait]
 impl Storage for Embedded {
+    fn writable(&self) -> Result<(), StorageError> {
+        if self.shared.writes_failing.load(Ordering::Acquire) {
+            return Err(StorageError::Unavailable("the last write to the embedded store failed (no space or I/O error); it recovers with the next write that succeeds".into()));
+        }
+        Ok(())
+    }
+
     async fn get(&self, key: &str, revision: Option<Revision>) -> Result<Option<KeyValue>, StorageError> {
         let key = key.to_owned();
         self.read(move |conn| reads::get(conn, &key, revision)).await

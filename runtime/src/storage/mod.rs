@@ -201,6 +201,12 @@ pub trait Storage: Send + Sync + 'static {
     fn progress_requests(&self) -> bool {
         true
     }
+
+    /// Whether writes succeed as far as the backend knows (a readiness check): an error says why
+    /// not. A backend that cannot tell answers `Ok`.
+    fn writable(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 #[cfg(any(test, feature = "testing"))]

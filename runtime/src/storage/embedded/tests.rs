@@ -237,3 +237,44 @@ async fn writes_proceed_while_a_large_compaction_runs() {
     assert!(slowest < Duration::from_secs(5), "a write waited {slowest:?} during compaction");
     assert_eq!(s.stats().await.expect("stats").log_rows, 50 + i64::from(i));
 }
+
+/// A full disk (here: the store's quota) fails writes in plain words, never SQLite's internals;
+/// the store says it is not writable (readiness fails) until a write succeeds again.
+#[tokio::test]
+async fn a_full_disk_fails_writes_in_plain_words_and_unreadies_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = EmbeddedOptions { quota_bytes: Some(512 * 1024), ..EmbeddedOptions::default() };
+    let store = Embedded::open(dir.path(), options).expect("open");
+    assert!(store.writable().is_ok());
+    let value = Bytes::from(vec![b'x'; 16 * 1024]);
+    let mut written = Vec::new();
+    let error = loop {
+        let key = format!("/registry/configmaps/default/c{}", written.len());
+        match store.create(&key, value.clone()).await {
+            Ok(_) => written.push(key),
+            Err(e) => break e,
+        }
+        assert!(written.len() < 1_000, "the quota never filled");
+    };
+    let text = error.to_string();
+    assert_eq!(
+        text,
+        "storage unavailable: embedded store write failed: database space exceeded: the data directory's disk (or the store's quota) is full"
+    );
+    for internal in ["Sqlite", "DiskFull", "code", "extended"] {
+        assert!(!text.contains(internal), "{text}");
+    }
+    assert!(store.writable().is_err(), "a store that cannot write is not ready");
+    // Nothing half-written: every acknowledged key reads back, and room made by deletes and a
+    // compaction lets writes (and readiness) come back.
+    for key in &written {
+        assert!(store.get(key, None).await.expect("get").is_some(), "{key}");
+    }
+    let mut last = 0;
+    for key in written.iter().take(written.len() / 2) {
+        last = store.delete(key, None).await.expect("delete").1;
+    }
+    store.compact(last).await.expect("compact");
+    store.create("/registry/configmaps/default/after", b("small")).await.expect("a write after room was made");
+    assert!(store.writable().is_ok());
+}

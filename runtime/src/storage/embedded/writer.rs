@@ -16,7 +16,7 @@
 //! refuse older revisions), the physical deletion follows, then `PRAGMA incremental_vacuum` hands
 //! the freed pages back to the file system (the file otherwise only grows: k3s-io/kine#213).
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +63,8 @@ enum Outcome {
 pub(super) struct WriterConfig {
     pub(super) max_batch: usize,
     pub(super) compaction_interval: Duration,
+    /// Set while writes fail (readiness reads it), cleared by the next batch that commits.
+    pub(super) writes_failing: Arc<AtomicBool>,
 }
 
 /// Physical compaction in progress: rows up to `scanned` have been examined for `target`.
@@ -90,8 +92,22 @@ pub(super) struct Writer {
     next_tick: Option<Instant>,
 }
 
+/// A failed write in the words of the data directory, not of SQLite.
 fn unavailable(e: &rusqlite::Error) -> StorageError {
-    StorageError::Unavailable(format!("embedded store write failed: {e} ({e:?})"))
+    StorageError::Unavailable(format!("embedded store write failed: {}", plain_words(e)))
+}
+
+pub(super) fn plain_words(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => "database space exceeded: the data directory's disk (or the store's quota) is full".into(),
+        Some(ErrorCode::SystemIoFailure) => "input/output error on the data directory".into(),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
+            "the data directory cannot be written".into()
+        }
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => "the database file is corrupt".into(),
+        _ => e.to_string(),
+    }
 }
 
 impl Writer {
@@ -167,6 +183,7 @@ impl Writer {
     fn process(&mut self, batch: Vec<Request>) {
         match self.apply_batch(&batch) {
             Ok((outcomes, events, revision, target)) => {
+                self.config.writes_failing.store(false, Ordering::Release);
                 self.revision = revision;
                 if let Some(target) = target {
                     self.start_compaction(target);
@@ -196,6 +213,7 @@ impl Writer {
                 }
             }
             Err(e) => {
+                self.config.writes_failing.store(true, Ordering::Release);
                 // Rolled back: nothing of the batch exists. Re-read the state in case the failure
                 // happened inside COMMIT.
                 if let Ok((revision, _)) = schema::revisions(&self.conn) {
