@@ -419,3 +419,21 @@ fn big_object_updates_leave_memory_bounded() {
     );
     assert!(s.log().contains("watch cache /registry/configmaps/: over its 64.0 MiB byte budget"), "{}", s.log());
 }
+
+#[test]
+fn watch_with_negative_timeout_ends_at_once() {
+    // kube-apiserver v1.36 gives such a watch a deadline already past: 200 and the stream ends at
+    // once, with no event (or, by the luck of Go's select, one: ERROR "context deadline exceeded"
+    // with resourceVersion unset, the first ADDED with "0"). kapi streamed for 30-60 minutes.
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(s.post_json(base, &cm("neg")).status, 201);
+    for query in ["watch=1&timeoutSeconds=-5", "watch=1&resourceVersion=0&timeoutSeconds=-1"] {
+        let started = Instant::now();
+        let r = s.client().request_within("GET", &format!("{base}?{query}"), &[], None, Duration::from_secs(20));
+        assert_eq!(r.status, 200, "{query}: {}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/json"), "{query}");
+        assert_eq!(r.text(), "", "{query}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{query}: took {:?}", started.elapsed());
+    }
+}
