@@ -437,3 +437,36 @@ fn watch_with_negative_timeout_ends_at_once() {
         assert!(started.elapsed() < Duration::from_secs(10), "{query}: took {:?}", started.elapsed());
     }
 }
+
+#[test]
+fn watch_from_a_future_resource_version_waits_for_it() {
+    // kube-apiserver v1.36 answers a watch from a resourceVersion it has not reached with 200 and
+    // waits: no event and no 504 (a list or get says 504 "Too large resource version" after 3 s, a
+    // plain watch does not), then the events after that resourceVersion as they come.
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let list_rv = |s: &Server| -> i64 {
+        s.get(base).json()["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).expect("rv")
+    };
+    let started = Instant::now();
+    let r = s.get(&format!("{base}?watch=1&resourceVersion={}&timeoutSeconds=4", list_rv(&s) + 1000));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "", "nothing until the deadline, past the 3 s a list waits");
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    let from = list_rv(&s) + 2;
+    let watcher = kapi_tests::watch::Watcher::start(&s.client(), base, &from.to_string());
+    let mut later = Vec::new();
+    for i in 0..4 {
+        let created = s.post_json(base, &cm(&format!("future-{i}"))).json();
+        let rv: i64 = created["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).expect("rv");
+        if rv > from {
+            later.push(format!("future-{i}"));
+        }
+    }
+    assert!(!later.is_empty());
+    let all = |seen: &kapi_tests::watch::Seen| seen.events.len() >= later.len();
+    assert!(watcher.wait_until(Duration::from_secs(20), all), "{:?}", watcher.snapshot());
+    let seen = watcher.snapshot();
+    assert_eq!(seen.names("ADDED"), later, "only the changes after resourceVersion {from}: {seen:?}");
+    assert!(seen.errors.is_empty(), "{seen:?}");
+}
