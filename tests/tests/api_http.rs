@@ -470,3 +470,46 @@ fn watch_from_a_future_resource_version_waits_for_it() {
     assert_eq!(seen.names("ADDED"), later, "only the changes after resourceVersion {from}: {seen:?}");
     assert!(seen.errors.is_empty(), "{seen:?}");
 }
+
+#[test]
+fn delete_collection_lists_the_objects_as_listed() {
+    // kube-apiserver v1.36: 200 and a ConfigMapList of the deleted objects as they were listed
+    // (their own resourceVersions, no kind and apiVersion on built-in items), at the list's
+    // resourceVersion; an empty list when nothing matched.
+    let s = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let mut created = Vec::new();
+    for name in ["dc-a", "dc-b", "dc-keep"] {
+        let mut body = cm(name);
+        if name != "dc-keep" {
+            body["metadata"]["labels"] = json!({"dc": "x"});
+        }
+        let r = s.post_json(base, &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+        created.push(r.json());
+    }
+    let r = s.request("DELETE", &format!("{base}?labelSelector=dc%3Dx"), &[], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let list = r.json();
+    assert_eq!((list["kind"].as_str(), list["apiVersion"].as_str()), (Some("ConfigMapList"), Some("v1")), "{list}");
+    let rv = list["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse::<i64>().ok()).expect("rv");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{list}");
+    for (item, created) in items.iter().zip(&created) {
+        let mut expected = created.clone();
+        if let Some(m) = expected.as_object_mut() {
+            m.shift_remove("kind");
+            m.shift_remove("apiVersion");
+        }
+        assert_eq!(item, &expected);
+    }
+    let last: i64 = created[2]["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).expect("rv");
+    assert!(rv >= last, "listed at {rv}, after the creations");
+    let names: Vec<Value> =
+        s.get(base).json()["items"].as_array().into_iter().flatten().map(|i| i["metadata"]["name"].clone()).collect();
+    assert_eq!(names, [json!("dc-keep")]);
+    let none = s.request("DELETE", &format!("{base}?labelSelector=dc%3Dnone"), &[], None);
+    assert_eq!(none.status, 200);
+    assert_eq!(none.json()["items"], json!([]));
+}
