@@ -285,6 +285,48 @@ mod cacher {
     }
 
     #[tokio::test]
+    async fn ring_keeps_a_byte_budget_and_a_time_window() {
+        let storage = MemoryStorage::new();
+        let opts = CacherOptions {
+            max_ring_bytes: 10_000,
+            event_fresh_duration: Duration::from_millis(300),
+            min_ring_events: 2,
+            bookmark_interval: Duration::from_millis(100),
+            ..CacherOptions::default()
+        };
+        let cacher = cacher(storage.clone(), opts).await;
+        let big = "x".repeat(2400);
+        let value = |n: &str| object("default", "big", &[("n", n)], &[("color", "blue"), ("pad", &big)]);
+        let first = storage.create(&k("big"), value("0")).await.expect("create");
+        let mut revs = Vec::new();
+        let mut last = first;
+        for i in 1..=6 {
+            last = storage.update(&k("big"), value(&i.to_string()), last).await.expect("update");
+            revs.push(last);
+        }
+        cacher.wait_until(revs[5], WAIT).await.expect("cache caught up");
+        // Each update supersedes ~2.9 KB that only the ring keeps: three of them fit in 10,000 bytes.
+        let stats = cacher.stats();
+        assert_eq!((stats.ring_events, stats.evicted_by_bytes, stats.evicted_by_count), (3, 4, 0), "{stats:?}");
+        assert!(stats.ring_bytes <= 10_000, "{stats:?}");
+        let expired = format!("too old resource version: {first} ({})", revs[3] - 1);
+        let mut stream = cacher.watch(watch_from(first)).await.expect("watch");
+        assert!(matches!(next(&mut stream).await, Some(CacheEvent::Error(e)) if e.to_string() == expired));
+        // Idle past the window: the ring keeps its floor of 2 events, and shrinks.
+        let idle = Instant::now();
+        while cacher.stats().ring_events > 2 && idle.elapsed() < WAIT {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let stats = cacher.stats();
+        assert_eq!((stats.ring_events, stats.evicted_by_age), (2, 1), "{stats:?}");
+        let mut stream = cacher.watch(watch_from(revs[4] - 2)).await.expect("watch");
+        assert!(matches!(next(&mut stream).await, Some(CacheEvent::Error(e)) if e.to_status().code == 410));
+        let mut stream = cacher.watch(watch_from(revs[4] - 1)).await.expect("watch");
+        assert_eq!(next_change(&mut stream).await.revision(), Some(revs[4]));
+        assert_eq!(next_change(&mut stream).await.revision(), Some(revs[5]));
+    }
+
+    #[tokio::test]
     async fn passthrough_watch_from_compacted_revision_is_expired() {
         let storage = MemoryStorage::new();
         let passthrough = Passthrough::new(storage.clone(), PREFIX, CacherOptions::default(), codec());

@@ -276,6 +276,18 @@ impl Server {
         self.port
     }
 
+    /// The server's resident set size in MiB (`VmRSS` in /proc/<pid>/status; Linux).
+    pub fn rss_mib(&self) -> f64 {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        let kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no VmRSS line in {path}"));
+        kib / 1024.0
+    }
+
     /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("https://127.0.0.1:{}", self.port)

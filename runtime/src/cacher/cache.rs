@@ -12,7 +12,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::object::{CachedObject, ObjectCodec};
 use super::options::CacherOptions;
-use super::watch_cache::{ChangeKind, WatchCache, WatchCacheEvent};
+use super::watch_cache::{ChangeKind, Evictions, RingLimits, WatchCache, WatchCacheEvent};
 use super::watcher::{error_stream, Bookmarks, CacheWatcher, Pending, Source};
 use super::{
     check_keys, check_revision, Bookmark, CacherError, Continue, EventStream, GetResponse, Keys, ListRequest,
@@ -50,6 +50,9 @@ struct Counters {
     storage_errors: AtomicU64,
     caught_up: AtomicU64,
     cut_off: AtomicU64,
+    evicted_by_count: AtomicU64,
+    evicted_by_bytes: AtomicU64,
+    evicted_by_age: AtomicU64,
 }
 
 /// State shared by the cacher handle, its reflector task and its watchers.
@@ -66,6 +69,8 @@ pub(crate) struct Shared {
     last_error: Mutex<Option<String>>,
     /// Set (under the state's write lock, with a `Stop` broadcast) when the cacher stops.
     stopped: AtomicBool,
+    /// Whether the ring is evicting by bytes since it was last logged (logged once per episode).
+    over_budget: AtomicBool,
 }
 
 impl Shared {
@@ -230,11 +235,13 @@ impl Shared {
 
     /// Applies a batch of storage items under one lock and broadcasts the resulting events.
     fn apply(&self, batch: Vec<Prepared>) {
+        let now = Instant::now();
+        let mut evictions = Evictions::default();
         let mut state = self.write();
         for (revision, change) in batch {
             match change {
                 Some((kind, object)) => {
-                    if let Some(event) = state.apply(kind, object) {
+                    if let Some(event) = state.apply(kind, object, now, &mut evictions) {
                         let _ = self.fanout.send(Fanout::Event(event));
                     }
                 }
@@ -246,6 +253,58 @@ impl Shared {
         // Still under the lock: a watcher that received an event sees the cache at its revision.
         let revision = state.revision;
         self.fresh.send_if_modified(|r| std::mem::replace(r, revision) != revision);
+        let (events, bytes, limits) = (state.ring_len(), state.ring_bytes(), state.limits());
+        drop(state);
+        self.count_evictions(evictions);
+        if evictions.by_bytes > 0 && !self.over_budget.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "watch cache {}: over its {} byte budget, the ring now keeps {events} events ({}); \
+                 watches from before them get 410 Expired",
+                self.prefix,
+                mib(limits.max_bytes),
+                mib(bytes),
+            );
+        }
+    }
+
+    fn count_evictions(&self, evictions: Evictions) {
+        let c = &self.counters;
+        for (counter, n) in [
+            (&c.evicted_by_count, evictions.by_count),
+            (&c.evicted_by_bytes, evictions.by_bytes),
+            (&c.evicted_by_age, evictions.by_age),
+        ] {
+            if n > 0 {
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Upkeep on the reflector's ticks, when no event comes: drops events older than the fresh
+    /// window and gives back the ring's unused slots, logging the resize.
+    fn upkeep(&self) {
+        let now = Instant::now();
+        if !self.read().needs_upkeep(now) {
+            return;
+        }
+        let mut state = self.write();
+        let expired = state.expire(now);
+        let shrunk = state.shrink();
+        let (events, bytes, limits) = (state.ring_len(), state.ring_bytes(), state.limits());
+        drop(state);
+        self.count_evictions(Evictions { by_age: expired, ..Evictions::default() });
+        if bytes <= limits.max_bytes / 2 {
+            self.over_budget.store(false, Ordering::Relaxed);
+        }
+        if let Some((before, after)) = shrunk {
+            eprintln!(
+                "watch cache {}: ring resized from {before} to {after} slots, keeping {events} events ({}) \
+                 of the last {}s",
+                self.prefix,
+                mib(bytes),
+                limits.fresh.as_secs(),
+            );
+        }
     }
 
     /// Storage progress: nothing is missing up to `revision`.
@@ -268,6 +327,11 @@ impl Shared {
     }
 }
 
+/// `bytes` in MiB for the log, one decimal.
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
 /// Counters and sizes of one cacher.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacherStats {
@@ -277,6 +341,16 @@ pub struct CacherStats {
     pub objects: usize,
     /// Events in the ring.
     pub ring_events: usize,
+    /// Bytes only the ring keeps alive (superseded and deleted versions).
+    pub ring_bytes: usize,
+    /// The ring's allocated slots.
+    pub ring_slots: usize,
+    /// Events that left the ring because it held `capacity` events.
+    pub evicted_by_count: u64,
+    /// Events that left the ring because it kept more than `max_ring_bytes` alive.
+    pub evicted_by_bytes: u64,
+    /// Events that left the ring because they were older than `event_fresh_duration`.
+    pub evicted_by_age: u64,
     /// Watchers following the live fan-out (not those replaying from the ring).
     pub watchers: usize,
     /// Lists installed (1 after the initial list; more after re-lists).
@@ -314,7 +388,12 @@ impl Cacher {
         let shared = Arc::new(Shared {
             storage,
             prefix: prefix.into(),
-            state: RwLock::new(WatchCache::new(opts.capacity)),
+            state: RwLock::new(WatchCache::new(RingLimits {
+                max_events: opts.capacity,
+                max_bytes: opts.max_ring_bytes,
+                fresh: opts.event_fresh_duration,
+                min_events: opts.min_ring_events,
+            })),
             opts,
             codec,
             fresh: watch::Sender::new(0),
@@ -322,6 +401,7 @@ impl Cacher {
             counters: Counters::default(),
             last_error: Mutex::new(None),
             stopped: AtomicBool::new(false),
+            over_budget: AtomicBool::new(false),
         });
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(reflect(shared.clone(), stopped));
@@ -356,6 +436,11 @@ impl Cacher {
             revision: state.revision,
             objects: state.store.len(),
             ring_events: state.ring_len(),
+            ring_bytes: state.ring_bytes(),
+            ring_slots: state.ring_slots(),
+            evicted_by_count: c.evicted_by_count.load(Ordering::Relaxed),
+            evicted_by_bytes: c.evicted_by_bytes.load(Ordering::Relaxed),
+            evicted_by_age: c.evicted_by_age.load(Ordering::Relaxed),
             watchers: self.shared.fanout.receiver_count(),
             lists: state.generation,
             decode_errors: c.decode_errors.load(Ordering::Relaxed),
@@ -743,6 +828,7 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     item = stream.next() => item,
                     _ = ticker.tick() => {
                         shared.tick();
+                        shared.upkeep();
                         continue;
                     }
                     _ = stop.wait_for(|s| *s) => return,

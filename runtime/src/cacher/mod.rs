@@ -39,7 +39,8 @@ pub use codec::JsonCodec;
 pub use object::{AttrMap, CachedObject, DecodeError, Decoded, ObjectCodec, FIELD_NAME, FIELD_NAMESPACE};
 pub use options::{
     parse_watch_cache_sizes, CacheMode, CacherOptions, WatchCacheConfig, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_CAPACITY,
-    DEFAULT_FRESHNESS_TIMEOUT, DEFAULT_LIST_PAGE_SIZE, DEFAULT_WATCHER_BUFFER,
+    DEFAULT_EVENT_FRESH_DURATION, DEFAULT_FRESHNESS_TIMEOUT, DEFAULT_LIST_PAGE_SIZE, DEFAULT_MAX_RING_BYTES,
+    DEFAULT_MIN_RING_EVENTS, DEFAULT_WATCHER_BUFFER,
 };
 pub use passthrough::Passthrough;
 

@@ -7,11 +7,31 @@ use std::time::Duration;
 /// Default size of the event ring (events kept for watch resumption).
 ///
 /// Upstream sizes its ring dynamically between 100 and 102,400 events so that it holds ~75 s of
-/// history, and ignores non-zero `--watch-cache-sizes` values. kapi uses a fixed ring that the flag
-/// sets: 10,000 events is ~75 s at 130 writes/s to one resource and, since events share their
-/// objects with the current state, costs at most the previous versions of 10,000 objects (~10 MiB
-/// for 1 KiB objects), and only once that many events happened.
+/// history, and ignores non-zero `--watch-cache-sizes` values. kapi bounds its ring by this count
+/// (that the flag sets), by bytes ([`DEFAULT_MAX_RING_BYTES`]) and by age
+/// ([`DEFAULT_EVENT_FRESH_DURATION`]): 10,000 events is ~75 s at 130 writes/s to one resource and,
+/// since events share their objects with the current state, costs at most the previous versions of
+/// 10,000 objects (~10 MiB for 1 KiB objects), and only while they are recent.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// Default bound of the bytes one resource's event ring keeps alive beyond its current objects (the
+/// versions that later changes superseded, and deleted objects).
+///
+/// Upstream has no such bound: its ring holds up to 102,400 events whatever their size, so one client
+/// updating a 1 MB object 1,500 times within 75 s pins 1.5 GB. 64 MiB keeps a full ring of 10,000
+/// events of superseded ~6 KiB objects (a typical pod), so only resources with big objects updated
+/// often keep fewer events; a watch resuming from before them gets `410 Expired` and re-lists, as
+/// after a count eviction.
+pub const DEFAULT_MAX_RING_BYTES: usize = 64 << 20;
+
+/// Upstream's `eventFreshDuration`: the history upstream sizes its ring to hold. It is the bookmark
+/// interval plus a margin, so that a client resuming from its last bookmark finds it in the ring.
+/// kapi drops events older than this (keeping at least [`DEFAULT_MIN_RING_EVENTS`]), so an idle
+/// resource does not hold big superseded objects forever.
+pub const DEFAULT_EVENT_FRESH_DURATION: Duration = Duration::from_secs(75);
+
+/// Upstream's `defaultLowerBoundCapacity`: events kept whatever their age (within the byte bound).
+pub const DEFAULT_MIN_RING_EVENTS: usize = 100;
 
 /// Default per-watcher buffer: how many events a watcher may fall behind the live stream before it is
 /// served from the event ring instead (or cut off, when that is disabled or it fell out of the ring).
@@ -31,6 +51,12 @@ pub const DEFAULT_LIST_PAGE_SIZE: usize = 10_000;
 pub struct CacherOptions {
     /// Events kept in the ring for watch resumption (at least 1).
     pub capacity: usize,
+    /// Bytes the ring may keep alive beyond the current objects (superseded and deleted versions).
+    pub max_ring_bytes: usize,
+    /// Events older than this leave the ring, once more than `min_ring_events` newer ones are kept.
+    pub event_fresh_duration: Duration,
+    /// Events the ring keeps whatever their age (still within `capacity` and `max_ring_bytes`).
+    pub min_ring_events: usize,
     /// Events a watcher may lag behind the live stream (rounded up to a power of two).
     pub watcher_buffer: usize,
     /// A watcher that fell further behind than `watcher_buffer` is served from the ring when its
@@ -53,6 +79,9 @@ impl Default for CacherOptions {
     fn default() -> CacherOptions {
         CacherOptions {
             capacity: DEFAULT_CAPACITY,
+            max_ring_bytes: DEFAULT_MAX_RING_BYTES,
+            event_fresh_duration: DEFAULT_EVENT_FRESH_DURATION,
+            min_ring_events: DEFAULT_MIN_RING_EVENTS,
             watcher_buffer: DEFAULT_WATCHER_BUFFER,
             catch_up_from_ring: true,
             bookmark_interval: DEFAULT_BOOKMARK_INTERVAL,

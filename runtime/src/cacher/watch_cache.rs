@@ -1,9 +1,13 @@
 //! The cache's state (upstream's `watchCache`): the current objects by key, the ring of recent
 //! events, and the revision the cache has reached. Mutated only by the cacher's reflector task.
+//!
+//! The ring is bounded three ways (see [`RingLimits`]): by events, by the bytes only it keeps alive,
+//! and by age beyond a floor of events; its allocation shrinks again once it holds few events.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::object::{CachedObject, ObjectCodec};
 use super::{CacherError, Keys};
@@ -31,11 +35,43 @@ pub(crate) struct WatchCacheEvent {
     pub(crate) prev: Option<Arc<CachedObject>>,
     /// `prev` restamped with `revision`, made on first need and shared by every watcher that needs it.
     moved_out: OnceLock<Arc<CachedObject>>,
+    /// When the cache recorded it (upstream's `RecordTime`): the ring keeps a window of time.
+    recorded: Instant,
+    /// Bytes that only the ring keeps alive because of this event (see [`WatchCacheEvent::retained`]).
+    retained: usize,
 }
 
 impl WatchCacheEvent {
-    pub(crate) fn new(kind: ChangeKind, object: Arc<CachedObject>, prev: Option<Arc<CachedObject>>) -> WatchCacheEvent {
-        WatchCacheEvent { kind, revision: object.revision, object, prev, moved_out: OnceLock::new() }
+    pub(crate) fn new(
+        kind: ChangeKind,
+        object: Arc<CachedObject>,
+        prev: Option<Arc<CachedObject>>,
+        recorded: Instant,
+    ) -> WatchCacheEvent {
+        let retained = Self::retained(kind, &object, prev.as_deref());
+        WatchCacheEvent {
+            kind,
+            revision: object.revision,
+            object,
+            prev,
+            moved_out: OnceLock::new(),
+            recorded,
+            retained,
+        }
+    }
+
+    /// What the ring pays for an event: the version it superseded (`prev`: the current state no
+    /// longer holds it) and, for a deletion, the deleted state restamped with the delete's revision.
+    /// A Put's new state is the current state's, shared, so it costs the ring nothing until the next
+    /// change of its key, which is charged for it. Summed over the ring this is what evicting every
+    /// event would free (watchers still sending an event keep it a little longer); protobuf forms
+    /// and `moved_out` copies, made on demand, are not counted.
+    fn retained(kind: ChangeKind, object: &CachedObject, prev: Option<&CachedObject>) -> usize {
+        let own = match kind {
+            ChangeKind::Put => 0,
+            ChangeKind::Delete => object.heap_bytes(),
+        };
+        std::mem::size_of::<WatchCacheEvent>() + own + prev.map_or(0, CachedObject::heap_bytes)
     }
 
     /// The object to send as DELETED to a watcher whose selector `prev` matched and `object` no
@@ -58,17 +94,50 @@ impl WatchCacheEvent {
     }
 }
 
+/// How much history the ring keeps. An event leaves it when the ring holds more than `max_events`,
+/// when the ring keeps more than `max_bytes` alive, or when it is older than `fresh` and more than
+/// `min_events` newer events are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RingLimits {
+    /// Events kept at most (`--watch-cache-sizes`).
+    pub(crate) max_events: usize,
+    /// Bytes the ring alone may keep alive (see [`WatchCacheEvent::retained`]).
+    pub(crate) max_bytes: usize,
+    /// Events older than this may leave (upstream's `eventFreshDuration`)...
+    pub(crate) fresh: Duration,
+    /// ...while more than this many newer events are kept (upstream's lower bound capacity).
+    pub(crate) min_events: usize,
+}
+
+/// Why events left the ring, for the cacher's log and counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Evictions {
+    /// Events evicted because the ring was at `max_events`.
+    pub(crate) by_count: usize,
+    /// Events evicted because the ring kept more than `max_bytes` alive.
+    pub(crate) by_bytes: usize,
+    /// Events evicted because they were older than `fresh`.
+    pub(crate) by_age: usize,
+}
+
+/// Slots below which the ring's allocation is never shrunk (a few KiB).
+const MIN_SLOTS: usize = 256;
+
 /// The current state and the ring.
 pub(crate) struct WatchCache {
     /// Current objects by key.
     pub(crate) store: BTreeMap<Arc<str>, Arc<CachedObject>>,
     /// The most recent events, oldest first.
     ring: VecDeque<Arc<WatchCacheEvent>>,
-    capacity: usize,
+    limits: RingLimits,
+    /// The sum of the ring's events' `retained` bytes.
+    ring_bytes: usize,
     /// The revision of the last (re)list.
     list_revision: Revision,
     /// Whether an event was dropped from the ring since the last list.
     evicted: bool,
+    /// The revision of the last event dropped from the ring (what an emptied ring resumes from).
+    last_evicted: Revision,
     /// Every change up to this revision is applied (0: not initialized).
     pub(crate) revision: Revision,
     /// Bumped on every re-list: watchers of an older generation must end.
@@ -76,13 +145,15 @@ pub(crate) struct WatchCache {
 }
 
 impl WatchCache {
-    pub(crate) fn new(capacity: usize) -> WatchCache {
+    pub(crate) fn new(limits: RingLimits) -> WatchCache {
         WatchCache {
             store: BTreeMap::new(),
             ring: VecDeque::new(),
-            capacity: capacity.max(1),
+            limits: RingLimits { max_events: limits.max_events.max(1), ..limits },
+            ring_bytes: 0,
             list_revision: 0,
             evicted: false,
+            last_evicted: 0,
             revision: 0,
             generation: 0,
         }
@@ -91,16 +162,25 @@ impl WatchCache {
     /// Replaces everything with a fresh list at `revision` and empties the ring.
     pub(crate) fn replace(&mut self, store: BTreeMap<Arc<str>, Arc<CachedObject>>, revision: Revision) {
         self.store = store;
-        self.ring.clear();
+        self.ring = VecDeque::new();
+        self.ring_bytes = 0;
         self.list_revision = revision;
         self.evicted = false;
+        self.last_evicted = 0;
         self.revision = revision;
         self.generation += 1;
     }
 
     /// Applies a change (Put: `object` is the new state; Delete: the deleted state) and records
-    /// the event. Changes at or below the cache's revision (a replay after re-watching) are ignored.
-    pub(crate) fn apply(&mut self, kind: ChangeKind, object: Arc<CachedObject>) -> Option<Arc<WatchCacheEvent>> {
+    /// the event at `now`, evicting what the limits then exclude (counted in `evictions`). Changes at
+    /// or below the cache's revision (a replay after re-watching) are ignored.
+    pub(crate) fn apply(
+        &mut self,
+        kind: ChangeKind,
+        object: Arc<CachedObject>,
+        now: Instant,
+        evictions: &mut Evictions,
+    ) -> Option<Arc<WatchCacheEvent>> {
         if object.revision <= self.revision {
             return None;
         }
@@ -113,13 +193,65 @@ impl WatchCache {
             // Deleting what the cache never had (it could not be decoded): nothing to tell.
             return None;
         }
-        let event = Arc::new(WatchCacheEvent::new(kind, object, prev));
-        if self.ring.len() >= self.capacity {
-            self.ring.pop_front();
+        let event = Arc::new(WatchCacheEvent::new(kind, object, prev, now));
+        while self.ring.len() >= self.limits.max_events {
+            self.pop_front();
+            evictions.by_count += 1;
+        }
+        self.ring_bytes += event.retained;
+        self.ring.push_back(event.clone());
+        // The new event itself may be over the budget alone: then the ring keeps nothing.
+        while self.ring_bytes > self.limits.max_bytes && !self.ring.is_empty() {
+            self.pop_front();
+            evictions.by_bytes += 1;
+        }
+        evictions.by_age += self.expire(now);
+        Some(event)
+    }
+
+    /// Drops the ring's events older than the fresh window beyond its floor of events; returns
+    /// how many.
+    pub(crate) fn expire(&mut self, now: Instant) -> usize {
+        let mut expired = 0;
+        while self.ring.len() > self.limits.min_events
+            && self.ring.front().is_some_and(|e| now.saturating_duration_since(e.recorded) > self.limits.fresh)
+        {
+            self.pop_front();
+            expired += 1;
+        }
+        expired
+    }
+
+    /// True if [`WatchCache::expire`] or [`WatchCache::shrink`] would do something at `now`
+    /// (checked under the read lock, so that an idle cache is not write-locked every tick).
+    pub(crate) fn needs_upkeep(&self, now: Instant) -> bool {
+        let stale = self.ring.len() > self.limits.min_events
+            && self.ring.front().is_some_and(|e| now.saturating_duration_since(e.recorded) > self.limits.fresh);
+        stale || self.oversized()
+    }
+
+    /// The ring's allocation is more than four times what it holds (and more than a few KiB).
+    fn oversized(&self) -> bool {
+        self.ring.capacity() > MIN_SLOTS && self.ring.capacity() / 4 > self.ring.len()
+    }
+
+    /// Gives back the ring's unused slots (a `VecDeque` keeps the allocation it once grew to) when
+    /// it holds less than a quarter of them; returns the slots before and after.
+    pub(crate) fn shrink(&mut self) -> Option<(usize, usize)> {
+        if !self.oversized() {
+            return None;
+        }
+        let before = self.ring.capacity();
+        self.ring.shrink_to((self.ring.len() * 2).max(MIN_SLOTS));
+        Some((before, self.ring.capacity()))
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(event) = self.ring.pop_front() {
+            self.ring_bytes -= event.retained;
+            self.last_evicted = event.revision;
             self.evicted = true;
         }
-        self.ring.push_back(event.clone());
-        Some(event)
     }
 
     /// Progress: no change up to `revision` is missing.
@@ -134,8 +266,11 @@ impl WatchCache {
     /// Upstream's "oldest - 1": a watch may start from this revision or later.
     pub(crate) fn oldest_resumable(&self) -> Revision {
         match self.ring.front() {
-            Some(first) if self.evicted => first.revision - 1,
-            _ => self.list_revision,
+            _ if !self.evicted => self.list_revision,
+            Some(first) => first.revision - 1,
+            // Everything left the ring (one event over the byte budget): nothing after the last
+            // evicted event is missing.
+            None => self.last_evicted,
         }
     }
 
@@ -194,6 +329,20 @@ impl WatchCache {
     pub(crate) fn ring_len(&self) -> usize {
         self.ring.len()
     }
+
+    /// Bytes only the ring keeps alive.
+    pub(crate) fn ring_bytes(&self) -> usize {
+        self.ring_bytes
+    }
+
+    /// The ring's allocated slots.
+    pub(crate) fn ring_slots(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    pub(crate) fn limits(&self) -> RingLimits {
+        self.limits
+    }
 }
 
 #[cfg(test)]
@@ -202,17 +351,38 @@ mod tests {
     use crate::cacher::object::Decoded;
 
     fn obj(key: &str, rev: Revision) -> Arc<CachedObject> {
-        Arc::new(CachedObject::new(key, rev, Decoded::default()))
+        sized(key, rev, 0)
+    }
+
+    fn sized(key: &str, rev: Revision, len: usize) -> Arc<CachedObject> {
+        let decoded = Decoded { bytes: vec![b'x'; len].into(), ..Decoded::default() };
+        Arc::new(CachedObject::new(key, rev, decoded))
+    }
+
+    fn limits(max_events: usize) -> RingLimits {
+        RingLimits { max_events, max_bytes: usize::MAX, fresh: Duration::from_secs(75), min_events: 100 }
+    }
+
+    fn put(wc: &mut WatchCache, object: Arc<CachedObject>, now: Instant) -> Evictions {
+        let mut evictions = Evictions::default();
+        assert!(wc.apply(ChangeKind::Put, object, now, &mut evictions).is_some());
+        evictions
+    }
+
+    fn revs(wc: &WatchCache, after: Revision) -> Vec<Revision> {
+        let (events, _) = wc.events_after(after, usize::MAX).expect("resumable");
+        events.iter().map(|e| e.revision).collect()
     }
 
     #[test]
     fn ring_evicts_and_expires() {
-        let mut wc = WatchCache::new(3);
+        let mut wc = WatchCache::new(limits(3));
         wc.replace(BTreeMap::new(), 10);
         assert_eq!(wc.oldest_resumable(), 10);
         assert!(wc.check_resumable(9).is_err());
+        let now = Instant::now();
         for (i, rev) in [12, 15, 17, 20].into_iter().enumerate() {
-            assert!(wc.apply(ChangeKind::Put, obj(&format!("/r/k{i}"), rev)).is_some());
+            put(&mut wc, obj(&format!("/r/k{i}"), rev), now);
         }
         // 12 was evicted; the oldest kept is 15, so watches may start at 14 or later.
         assert_eq!(wc.oldest_resumable(), 14);
@@ -226,12 +396,82 @@ mod tests {
         assert_eq!(revs(17, 10), (vec![20], true));
         assert_eq!(revs(25, 10), (vec![], true));
         // Replays at or below the cache's revision are ignored.
-        assert!(wc.apply(ChangeKind::Put, obj("/r/k0", 20)).is_none());
+        assert!(wc.apply(ChangeKind::Put, obj("/r/k0", 20), now, &mut Evictions::default()).is_none());
+    }
+
+    #[test]
+    fn ring_keeps_what_only_it_holds_within_its_byte_budget() {
+        const MB: usize = 1 << 20;
+        let mut wc = WatchCache::new(RingLimits { max_bytes: 3 * MB + MB / 2, ..limits(10_000) });
+        wc.replace(BTreeMap::new(), 1);
+        let now = Instant::now();
+        // Creations cost the ring nothing beyond the event: the objects are the current state's.
+        for rev in 2..12 {
+            assert_eq!(put(&mut wc, sized(&format!("/r/new{rev}"), rev, MB), now), Evictions::default());
+        }
+        assert!(wc.ring_bytes() < 4096, "{}", wc.ring_bytes());
+        // Each update supersedes 1 MB that only the ring keeps: the fourth one is over the budget.
+        for rev in 12..15 {
+            assert_eq!(put(&mut wc, sized("/r/big", rev, MB), now), Evictions::default());
+        }
+        assert_eq!(put(&mut wc, sized("/r/big", 15, MB), now).by_bytes, 0);
+        assert_eq!(wc.ring_len(), 14);
+        let evictions = put(&mut wc, sized("/r/big", 16, MB), now);
+        assert!(evictions.by_bytes > 0, "{evictions:?}");
+        assert!(wc.ring_bytes() <= 3 * MB + MB / 2);
+        assert_eq!(wc.ring_bytes() / MB, 3, "the last three superseded versions");
+        assert_eq!(revs(&wc, wc.oldest_resumable()), vec![14, 15, 16]);
+        assert_eq!(
+            wc.events_after(12, 10).expect_err("expired").to_string(),
+            "too old resource version: 12 (13)",
+            "the same 410 as a count eviction"
+        );
+        // A change over the budget alone leaves nothing in the ring; a watch from its revision or
+        // later is still served.
+        let mut delete = Evictions::default();
+        assert!(wc.apply(ChangeKind::Delete, sized("/r/big", 17, 4 * MB), now, &mut delete).is_some());
+        assert_eq!((wc.ring_len(), wc.ring_bytes()), (0, 0));
+        assert_eq!(wc.oldest_resumable(), 17);
+        assert!(wc.check_resumable(16).is_err());
+        assert_eq!(revs(&wc, 17), Vec::<Revision>::new());
+    }
+
+    #[test]
+    fn ring_drops_old_events_beyond_its_floor_and_shrinks() {
+        let mut wc = WatchCache::new(RingLimits { min_events: 2, ..limits(10_000) });
+        wc.replace(BTreeMap::new(), 1);
+        let start = Instant::now();
+        for rev in 2..1002 {
+            put(&mut wc, sized("/r/k", rev, 100), start);
+        }
+        assert_eq!(wc.ring_len(), 1000);
+        let slots = wc.ring_slots();
+        assert!(slots >= 1000);
+        assert!(!wc.needs_upkeep(start + Duration::from_secs(75)), "fresh for 75 s");
+        // An event after the window pushes out every old one but the floor.
+        let later = start + Duration::from_secs(76);
+        assert!(wc.needs_upkeep(later));
+        assert_eq!(put(&mut wc, sized("/r/k", 1002, 100), later).by_age, 999);
+        assert_eq!(revs(&wc, wc.oldest_resumable()), vec![1001, 1002]);
+        // Idle: the allocation that held 1,000 events is given back.
+        assert!(wc.needs_upkeep(later));
+        assert_eq!(wc.expire(later), 0);
+        assert_eq!(wc.shrink(), Some((slots, MIN_SLOTS)));
+        assert!(!wc.needs_upkeep(later + Duration::from_secs(3600)), "the floor stays, however old");
+        assert_eq!(wc.ring_len(), 2);
+        // Upkeep alone, with no new event, expires old events too (1001 left with the first put).
+        for rev in 1003..1010 {
+            put(&mut wc, sized("/r/k", rev, 100), later);
+        }
+        let idle = later + Duration::from_secs(80);
+        assert!(wc.needs_upkeep(idle));
+        assert_eq!(wc.expire(idle), 6);
+        assert_eq!(wc.oldest_resumable(), 1007);
     }
 
     #[test]
     fn range_by_prefix_and_continue() {
-        let mut wc = WatchCache::new(10);
+        let mut wc = WatchCache::new(limits(10));
         let mut store = BTreeMap::new();
         for key in ["/r/a/1", "/r/a/2", "/r/ab/1", "/r/b/1"] {
             let o = obj(key, 2);

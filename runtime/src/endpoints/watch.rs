@@ -65,6 +65,10 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
     }
     let timeout = match q.int("timeoutSeconds").map_err(ApiError::BadRequest)? {
         Some(t) if t > 0 => Duration::from_secs(u64::try_from(t).unwrap_or(u64::MAX / 4).min(u64::MAX / 4)),
+        // Upstream's handler gives the watch a deadline that many seconds from now, already past:
+        // 200 and the stream ends at once (with no event, or one when Go's select happens to pick
+        // the event channel over the expired timer; no event is the answer it gives every time).
+        Some(t) if t < 0 => Duration::ZERO,
         _ => {
             let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * MIN_REQUEST_TIMEOUT.as_secs() / 255;
             MIN_REQUEST_TIMEOUT + Duration::from_secs(jitter)
@@ -79,7 +83,8 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
         filter,
         deadline: Some(deadline),
     };
-    let events = store.list_watch().watch(request).await?;
+    let events =
+        if timeout.is_zero() { Box::pin(futures::stream::empty()) } else { store.list_watch().watch(request).await? };
     let output = ctx.output;
     let bookmark_kind = if output == Output::PartialMetadata { "PartialObjectMetadata" } else { info.kind };
     let bookmark_api_version = if output == Output::PartialMetadata { "meta.k8s.io/v1".to_string() } else { info.api_version() };
