@@ -8,6 +8,8 @@ pub mod apimachinery;
 pub mod auth;
 pub mod cacher;
 pub mod endpoints;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod registry;
 pub mod server;
 pub mod storage;

@@ -1,6 +1,8 @@
-//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench, fresh-build).
+//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench, fuzz,
+//! fresh-build).
 
 mod fresh;
+mod fuzz;
 mod generate;
 mod import;
 mod new_kind;
@@ -15,6 +17,8 @@ usage: cargo xtask <command>
   new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
   test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
   bench [embedded|etcd] [--quick]   benchmarks with in-run baselines (every section unless named)
+  fuzz [--seconds N] [--seed S] [--release] [TARGET]   run the fuzz targets N s each (default 60;
+                                the suite runs each for 0.4 s) and report inputs tried per target
   fresh-build [--release] [--keep] [--tree DIR]   build and serve a copy of the checkout with an empty
                                 CARGO_HOME, as a new user's first command does (part of a full `test`)";
 
@@ -33,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         "new-kind" => new_kind::run(&project_root(), rest),
         "test" => test::run(&project_root(), rest),
         "bench" => bench(&project_root(), rest),
+        "fuzz" => fuzz::run(&project_root(), rest),
         "fresh-build" => fresh::run(&project_root(), rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -3,6 +3,28 @@
 
 use serde_json::Value;
 
+/// The `time` package's own `quote` (in its `ParseError`s): `"` and `\` escaped, and every byte of
+/// a non-ASCII or control character written as `\xNN`.
+pub fn time_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c < ' ' || !c.is_ascii() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// `strconv.Quote`: a double-quoted Go string literal, escaping non-printable characters.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

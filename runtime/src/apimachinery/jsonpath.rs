@@ -48,10 +48,16 @@ pub struct JsonPath {
     steps: Vec<Step>,
 }
 
+/// Deepest nesting of filters inside filters the parser follows (real paths nest one or two; the
+/// parser recurses per level, so unbounded nesting would overflow the stack).
+const MAX_FILTER_DEPTH: usize = 32;
+
 struct Parser<'a> {
     expr: &'a str,
     chars: Vec<char>,
     pos: usize,
+    /// Filters open around the current position.
+    depth: usize,
 }
 
 fn is_terminator(c: char) -> bool {
@@ -240,6 +246,16 @@ impl Parser<'_> {
     }
 
     fn filter(&mut self) -> Result<Filter, JsonPathError> {
+        if self.depth >= MAX_FILTER_DEPTH {
+            return Err(self.err(format!("filters nested more than {MAX_FILTER_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let filter = self.filter_inner();
+        self.depth -= 1;
+        filter
+    }
+
+    fn filter_inner(&mut self) -> Result<Filter, JsonPathError> {
         self.skip_spaces();
         if self.peek() != Some('@') {
             return Err(self.err("a filter must start with '@'"));
@@ -289,7 +305,7 @@ impl JsonPath {
             .and_then(|s| s.strip_suffix('}'))
             .unwrap_or(trimmed)
             .trim();
-        let mut p = Parser { expr, chars: inner.chars().collect(), pos: 0 };
+        let mut p = Parser { expr, chars: inner.chars().collect(), pos: 0, depth: 0 };
         let steps = p.steps(false)?;
         Ok(JsonPath { steps })
     }
@@ -531,6 +547,21 @@ mod tests {
         assert_eq!(find(".spec.containers[5]"), Vec::<Value>::new());
         assert!(JsonPath::parse(".a[").is_err());
         assert!(JsonPath::parse(".a[?(@.x == )]").is_err());
+    }
+
+    #[test]
+    fn nested_filters_are_bounded() {
+        // Found by the fuzzing harness: each nested filter took a few stack frames, so 25,000 of
+        // them overflowed the stack and aborted the process.
+        let nested = |n: usize| format!("{{.a{}{}}}", "[?(@.b".repeat(n), ")]".repeat(n));
+        assert!(JsonPath::parse(&nested(MAX_FILTER_DEPTH)).is_ok());
+        let err = JsonPath::parse(&nested(25_000)).expect_err("too deep");
+        assert_eq!(err.reason, "filters nested more than 32 deep");
+        let p = JsonPath::parse(".a[?(@.b[?(@.c == 'x')])].d").expect("two levels");
+        assert_eq!(
+            p.find(&json!({"a": [{"b": [{"c": "x"}], "d": 1}, {"b": [], "d": 2}]})),
+            vec![&json!(1)]
+        );
     }
 
     #[test]

@@ -915,7 +915,8 @@ mod tests {
         );
         assert_eq!(
             label_err("a/b/c ?=? def"),
-            "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            // kube-apiserver v1.36's words (`kubectl get cm -l 'a/b/c ?=? def'`).
+            "unable to parse requirement: <nil>: Invalid value: \"a/b/c\": a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         );
         assert_eq!(
             label_err("app.kubernetes_io/name=x"),
@@ -924,7 +925,7 @@ mod tests {
         let long = "a".repeat(64);
         assert_eq!(
             label_err(&format!("x={long}")),
-            format!("unable to parse requirement: values[0][x]: Invalid value: \"{long}\": must be no more than 63 characters")
+            format!("unable to parse requirement: values[0][x]: Invalid value: \"{long}\": must be no more than 63 bytes")
         );
         assert!(label_err("x in (a@,b)").starts_with(
             "unable to parse requirement: values[0][x]: Invalid value: \"a@\": a valid label must be an empty string"
@@ -1026,7 +1027,7 @@ mod tests {
         let z = "z".repeat(64);
         assert_eq!(
             err(meta(&[("good-key", z.as_str())], &[])),
-            format!("values[0][good-key]: Invalid value: \"{z}\": must be no more than 63 characters")
+            format!("values[0][good-key]: Invalid value: \"{z}\": must be no more than 63 bytes")
         );
         assert_eq!(
             err(meta(&[("a b", "c")], &[])),

@@ -15,11 +15,152 @@ fn go_zero() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// Parses an RFC 3339 timestamp (fractional seconds and offsets accepted), as `time.Parse(time.RFC3339, s)`.
+/// The layout `time.RFC3339` names, as Go's errors quote it.
+const RFC3339_LAYOUT: &str = "2006-01-02T15:04:05Z07:00";
+
+/// `time.Parse(time.RFC3339, s)`, which `metav1.Time` decodes with: Go's layout-driven parser, whose
+/// rules differ from RFC 3339's grammar both ways. Refused: a lower-case `t` or `z`, a space for
+/// `T`, second 60 (leap seconds), a day past the month's end. Accepted: a one-digit hour, a comma
+/// before the fraction, any number of fraction digits (nanoseconds kept), offsets up to `+24:60`.
+/// Errors are Go's `ParseError` texts (`cannot parse "z" as "Z07:00"`, `second out of range`, ...).
 fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    let q = super::go::time_quote;
+    // "cannot parse <rest> as <layout element>".
+    let bad = |rest: &str, elem: &str| {
+        format!(
+            "parsing time {} as {}: cannot parse {} as {}",
+            q(s),
+            q(RFC3339_LAYOUT),
+            q(rest),
+            q(elem)
+        )
+    };
+    let range = |what: &str| format!("parsing time {}: {what} out of range", q(s));
+    let digit = |v: &str, i: usize| v.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    // Go's getnum: one or two digits (two when `fixed`).
+    let getnum = |v: &'_ str, fixed: bool| -> Option<(u32, usize)> {
+        let b = v.as_bytes();
+        if !digit(v, 0) {
+            return None;
+        }
+        if !digit(v, 1) {
+            return (!fixed).then(|| (u32::from(b[0] - b'0'), 1));
+        }
+        Some((u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0'), 2))
+    };
+    let mut v = s;
+
+    // "2006": four digits.
+    let year = match v.get(..4) {
+        Some(y) if y.bytes().all(|b| b.is_ascii_digit()) => y.parse::<i32>().unwrap_or(0),
+        _ => return Err(bad(v, "2006")),
+    };
+    v = &v[4..];
+    let expect = |v: &'_ str, lit: &str| -> Result<usize, String> {
+        if v.starts_with(lit) {
+            Ok(lit.len())
+        } else {
+            Err(bad(v, lit))
+        }
+    };
+    v = &v[expect(v, "-")?..];
+    let Some((month, n)) = getnum(v, true) else {
+        return Err(bad(v, "01"));
+    };
+    if !(1..=12).contains(&month) {
+        return Err(range("month"));
+    }
+    v = &v[n..];
+    v = &v[expect(v, "-")?..];
+    let Some((day, n)) = getnum(v, true) else {
+        return Err(bad(v, "02"));
+    };
+    v = &v[n..];
+    v = &v[expect(v, "T")?..];
+    let Some((hour, n)) = getnum(v, false) else {
+        return Err(bad(v, "15"));
+    };
+    if hour >= 24 {
+        return Err(range("hour"));
+    }
+    v = &v[n..];
+    v = &v[expect(v, ":")?..];
+    let Some((minute, n)) = getnum(v, true) else {
+        return Err(bad(v, "04"));
+    };
+    if minute >= 60 {
+        return Err(range("minute"));
+    }
+    v = &v[n..];
+    v = &v[expect(v, ":")?..];
+    let Some((second, n)) = getnum(v, true) else {
+        return Err(bad(v, "05"));
+    };
+    if second >= 60 {
+        return Err(range("second"));
+    }
+    v = &v[n..];
+    // A fraction the layout does not name is read all the same (its first nine digits).
+    let mut nanos = 0u32;
+    if matches!(v.as_bytes().first(), Some(b'.' | b',')) && digit(v, 1) {
+        let n = 1 + v[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let digits: String = v[1..n]
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(9)
+            .collect();
+        nanos = digits.parse().unwrap_or(0);
+        v = &v[n..];
+    }
+    // "Z07:00": `Z`, or a sign and hh:mm (hours up to 24, minutes up to 60, as Go allows).
+    let offset_secs: i64 = if let Some(rest) = v.strip_prefix('Z') {
+        v = rest;
+        0
+    } else {
+        let b = v.as_bytes();
+        if b.len() < 6 || b[3] != b':' {
+            return Err(bad(v, "Z07:00"));
+        }
+        let (Some((hh, 2)), Some((mm, 2))) = (getnum(&v[1..3], true), getnum(&v[4..6], true))
+        else {
+            return Err(bad(v, "Z07:00"));
+        };
+        if hh > 24 {
+            return Err(range("time zone offset hour"));
+        }
+        if mm > 60 {
+            return Err(range("time zone offset minute"));
+        }
+        let secs = i64::from(hh * 60 + mm) * 60;
+        let secs = match b[0] {
+            b'+' => secs,
+            b'-' => -secs,
+            _ => return Err(bad(v, "Z07:00")),
+        };
+        v = &v[6..];
+        secs
+    };
+    if !v.is_empty() {
+        return Err(format!("parsing time {}: extra text: {}", q(s), q(v)));
+    }
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| range("day"))?;
+    let local = date
+        .and_hms_nano_opt(hour, minute, second, nanos)
+        .ok_or_else(|| range("second"))?;
+    let utc = local - chrono::Duration::seconds(offset_secs);
+    Ok(Utc.from_utc_datetime(&utc))
+}
+
+/// RFC 3339 as `time.RFC3339Nano` writes it, for `MicroTime` (whose parse is not Go's yet).
+fn parse_rfc3339_lenient(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("parsing time {} as \"2006-01-02T15:04:05Z07:00\": {e}", super::go::quote(s)))
+        .map_err(|e| {
+            format!(
+                "parsing time {} as \"2006-01-02T15:04:05.000000Z07:00\": {e}",
+                super::go::quote(s)
+            )
+        })
 }
 
 /// `metav1.Time`: serialized as RFC 3339 in UTC with second precision (`2024-01-02T03:04:05Z`).
@@ -142,7 +283,7 @@ impl<'de> Deserialize<'de> for MicroTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(MicroTime::default()),
-            Some(s) => parse_rfc3339(&s).map(MicroTime).map_err(de::Error::custom),
+            Some(s) => parse_rfc3339_lenient(&s).map(MicroTime).map_err(de::Error::custom),
         }
     }
 }
@@ -416,6 +557,69 @@ mod tests {
         assert_eq!(none, None);
         assert_eq!(serde_json::to_string(&Time::default()).expect("ser"), "null");
         assert!(serde_json::from_str::<Time>(r#""yesterday""#).is_err());
+    }
+
+    /// `metav1.Time` reads text as Go's `time.Parse(time.RFC3339, s)` does; each case is what
+    /// kube-apiserver v1.36 answered for a ConfigMap created with that `creationTimestamp`.
+    #[test]
+    fn time_parses_as_go_does() {
+        let err = |s: &str| s.parse::<Time>().expect_err(s);
+        let ok = |s: &str| {
+            s.parse::<Time>()
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .0
+                .to_rfc3339_opts(SecondsFormat::Nanos, true)
+        };
+        assert_eq!(
+            err("2024-01-03T16:33:15z"),
+            r#"parsing time "2024-01-03T16:33:15z" as "2006-01-02T15:04:05Z07:00": cannot parse "z" as "Z07:00""#
+        );
+        assert_eq!(
+            err("0000-05-31t12:56:54Z"),
+            r#"parsing time "0000-05-31t12:56:54Z" as "2006-01-02T15:04:05Z07:00": cannot parse "t12:56:54Z" as "T""#
+        );
+        assert_eq!(
+            err("9999-05-25 02:30:17-23:59"),
+            r#"parsing time "9999-05-25 02:30:17-23:59" as "2006-01-02T15:04:05Z07:00": cannot parse " 02:30:17-23:59" as "T""#
+        );
+        assert_eq!(
+            err("2024-12-31T23:59:60Z"),
+            r#"parsing time "2024-12-31T23:59:60Z": second out of range"#
+        );
+        assert_eq!(
+            err("2024-01-01T00:00:00+25:00"),
+            r#"parsing time "2024-01-01T00:00:00+25:00": time zone offset hour out of range"#
+        );
+        assert_eq!(
+            err("2024-01-01T00:00:00Zjunk"),
+            r#"parsing time "2024-01-01T00:00:00Zjunk": extra text: "junk""#
+        );
+        assert_eq!(
+            err("2024-02-30T00:00:00Z"),
+            r#"parsing time "2024-02-30T00:00:00Z": day out of range"#
+        );
+        assert_eq!(
+            err("2024-13-01T00:00:00Z"),
+            r#"parsing time "2024-13-01T00:00:00Z": month out of range"#
+        );
+        assert_eq!(
+            ok("2024-01-01T00:00:00+24:00"),
+            "2023-12-31T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            ok("2024-01-01T00:00:00+24:60"),
+            "2023-12-30T23:00:00.000000000Z"
+        );
+        assert_eq!(
+            ok("2024-01-01T00:00:00,5Z"),
+            "2024-01-01T00:00:00.500000000Z"
+        );
+        assert_eq!(ok("2024-01-01T1:00:00Z"), "2024-01-01T01:00:00.000000000Z");
+        assert_eq!(
+            ok("2024-01-01T00:00:00.1234567891234-00:30"),
+            "2024-01-01T00:30:00.123456789Z"
+        );
+        assert_eq!(ok("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00.000000000Z");
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub fn max_len_error(n: usize) -> String {
     format!("must be no more than {n} characters")
 }
 
+/// The length message of label keys and values (and their prefixes), which v1.36 counts in bytes
+/// (`metadata.labels: Invalid value: "...": must be no more than 63 bytes`).
+fn max_bytes_error(n: usize) -> String {
+    format!("must be no more than {n} bytes")
+}
+
 /// `validation.EmptyError`.
 pub fn empty_error() -> String {
     "must be non-empty".to_string()
@@ -103,13 +109,19 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push(format!("prefix part {}", empty_error()));
             } else {
-                errs.extend(is_dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                static PREFIX_RE: OnceLock<Option<Regex>> = OnceLock::new();
+                if prefix.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
+                    errs.push(format!("prefix part {}", max_bytes_error(DNS1123_SUBDOMAIN_MAX_LENGTH)));
+                }
+                if !matches(DNS1123_SUBDOMAIN_FMT, &PREFIX_RE, prefix) {
+                    errs.push(format!("prefix part {}", regex_error(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, &["example.com"])));
+                }
             }
             *name
         }
         _ => {
             errs.push(format!(
-                "a qualified name {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
                 regex_error(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"])
             ));
             return errs;
@@ -118,7 +130,7 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push(format!("name part {}", empty_error()));
     } else if name.len() > DNS1123_LABEL_MAX_LENGTH {
-        errs.push(format!("name part {}", max_len_error(DNS1123_LABEL_MAX_LENGTH)));
+        errs.push(format!("name part {}", max_bytes_error(DNS1123_LABEL_MAX_LENGTH)));
     }
     if !matches(QUALIFIED_NAME_FMT, &RE, name) {
         errs.push(format!(
@@ -134,7 +146,7 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     let mut errs = Vec::new();
     if value.len() > DNS1123_LABEL_MAX_LENGTH {
-        errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));
+        errs.push(max_bytes_error(DNS1123_LABEL_MAX_LENGTH));
     }
     if !matches(LABEL_VALUE_FMT, &RE, value) {
         errs.push(regex_error(LABEL_VALUE_ERR, LABEL_VALUE_FMT, &["MyValue", "my_value", "12345"]));
@@ -186,7 +198,8 @@ pub fn name_is_dns1035_label(name: &str, prefix: bool) -> Vec<String> {
 /// A name validation function: `(name, is_prefix) -> messages`.
 pub type NameFn = fn(&str, bool) -> Vec<String>;
 
-/// `ValidateLabels`: keys must be qualified names, values valid label values.
+/// `ValidateLabels`: keys must be qualified names, values valid label values; both are reported at
+/// the map's path (`metadata.labels`), not the key's.
 pub fn validate_labels<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String)>, path: &Path) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for (k, v) in labels {
@@ -194,7 +207,7 @@ pub fn validate_labels<'a>(labels: impl IntoIterator<Item = (&'a String, &'a Str
             errs.push(FieldError::invalid(path, k.as_str(), msg));
         }
         for msg in is_valid_label_value(v) {
-            errs.push(FieldError::invalid(path.key(k), v.as_str(), msg));
+            errs.push(FieldError::invalid(path, v.as_str(), msg));
         }
     }
     errs
@@ -357,5 +370,51 @@ mod tests {
         let errs = validate_object_meta(&meta, true, name_is_dns_subdomain, &Path::new("metadata"));
         assert_eq!(errs.len(), 1);
         assert!(errs[0].to_string().starts_with("metadata.labels: Invalid value: \"bad key!\": name part must consist of"));
+    }
+
+    /// Label keys and values as kube-apiserver v1.36 words them (POST of a ConfigMap with these
+    /// labels): lengths in bytes, several slashes "a valid label key", value errors at the map's path.
+    #[test]
+    fn label_messages_match_v1_36() {
+        let long = "a".repeat(64);
+        assert_eq!(
+            is_qualified_name(&long),
+            vec!["name part must be no more than 63 bytes".to_string()]
+        );
+        assert_eq!(
+            is_qualified_name(&format!("{}/x", "a".repeat(254))),
+            vec!["prefix part must be no more than 253 bytes".to_string()]
+        );
+        let upper = is_qualified_name(&format!("{}/x", "A".repeat(254)));
+        assert_eq!(upper.len(), 2);
+        assert_eq!(upper[0], "prefix part must be no more than 253 bytes");
+        assert!(
+            upper[1].starts_with("prefix part a lowercase RFC 1123 subdomain must consist of"),
+            "{}",
+            upper[1]
+        );
+        assert_eq!(
+            is_qualified_name("a/b/c"),
+            vec!["a valid label key must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')".to_string()]
+        );
+        assert_eq!(
+            is_valid_label_value(&"v".repeat(64)),
+            vec!["must be no more than 63 bytes".to_string()]
+        );
+        // Names keep counting characters.
+        assert_eq!(
+            is_dns1123_label(&long)[0],
+            "must be no more than 63 characters"
+        );
+        let labels = std::collections::BTreeMap::from([("app".to_string(), "a b".to_string())]);
+        let errs = validate_labels(&labels, &Path::new("metadata").child("labels"));
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0]
+                .to_string()
+                .starts_with("metadata.labels: Invalid value: \"a b\": a valid label must be"),
+            "{}",
+            errs[0]
+        );
     }
 }

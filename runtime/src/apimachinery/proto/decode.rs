@@ -339,7 +339,10 @@ fn timestamp(b: &[u8], micro: bool, path: &Path) -> Result<Value, ProtoError> {
     }
     let nanos = if micro { nanos } else { 0 };
     let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000).ok_or_else(|| path.error(format!("nanos {nanos} out of range")))?;
-    let t = DateTime::from_timestamp(seconds, nanos).ok_or_else(|| path.error(format!("seconds {seconds} out of range")))?;
+    // Only years 0 to 9999 have an RFC 3339 text that reads back (Go's time.Parse refuses others).
+    let t = DateTime::from_timestamp(seconds, nanos)
+        .filter(|t| (0..=9999).contains(&chrono::Datelike::year(t)))
+        .ok_or_else(|| path.error(format!("seconds {seconds} out of range")))?;
     Ok(if micro {
         let t = MicroTime(t);
         if t.is_zero() { Value::Null } else { Value::String(t.to_rfc3339()) }

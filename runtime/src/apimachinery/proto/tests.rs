@@ -139,6 +139,29 @@ fn zero_times_are_null_unless_omitted() {
 }
 
 #[test]
+fn times_outside_rfc3339_years_are_refused() {
+    // Found by the fuzzing harness: seconds past 9999-12-31 decoded to "+10000-01-01T00:00:00Z",
+    // a text no Time parser (Go's nor ours) reads back, so the object could not be encoded again.
+    let time = |seconds: i64| {
+        let mut t = Vec::new();
+        wire::put_varint_field(&mut t, 1, seconds as u64);
+        let mut b = Vec::new();
+        wire::put_bytes_field(&mut b, 2, &t);
+        b
+    };
+    assert_eq!(
+        decode(&EXTRA, &time(253_402_300_799)).expect("decode"),
+        json!({"when": "9999-12-31T23:59:59Z"})
+    );
+    let err = decode(&EXTRA, &time(253_402_300_800)).expect_err("year 10000");
+    assert_eq!(
+        err.to_string(),
+        "protobuf: field when: seconds 253402300800 out of range"
+    );
+    assert!(decode(&EXTRA, &time(-62_167_219_201)).is_err(), "year -1");
+}
+
+#[test]
 fn binary_data_is_base64() {
     round_trip(&CONFIG_MAP, json!({"binaryData": {"bin": "AAEC/w==", "empty": ""}, "immutable": true}));
     let bytes = encode(&CONFIG_MAP, &json!({"binaryData": {"bin": "AAEC/w=="}})).expect("encode");
