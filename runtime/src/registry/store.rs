@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, Target};
 use super::strategy::{Special, Strategy};
+use crate::apimachinery::schema::wire::{self, Mode};
 use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fields, validate};
 use crate::apimachinery::validation::validate_object_meta;
 use crate::apimachinery::{go, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
@@ -253,6 +254,34 @@ impl Store {
         ))
     }
 
+    /// The Go decoding of a body into the kind's struct (built-in kinds only): a value its wire
+    /// type cannot hold is a 400 decode error, before anything else looks at the object.
+    fn decode_wire_types(&self, object: &mut Value) -> Result<(), ApiError> {
+        if !wire::is_typed(self.info.schema) {
+            return Ok(());
+        }
+        wire::check(self.info.schema, object, Mode::Decode).map_err(|why| self.cannot_handle(why))
+    }
+
+    /// The typed form of a patched object (built-in kinds only). Upstream decodes a JSON or merge
+    /// patch's result (`encoding/json`) and converts a strategic or apply result from unstructured
+    /// (ints wrap); a failure is a 422 on the field `patch` whose value is the patched object.
+    fn patched_wire_types(&self, object: &mut Value, patch_type: PatchType) -> Result<(), ApiError> {
+        if !wire::is_typed(self.info.schema) {
+            return Ok(());
+        }
+        let mode = match patch_type {
+            PatchType::Json | PatchType::Merge => Mode::Decode,
+            PatchType::Strategic | PatchType::Apply => Mode::Convert,
+        };
+        wire::check(self.info.schema, object, mode).map_err(|why| ApiError::Invalid {
+            group: String::new(),
+            kind: String::new(),
+            name: String::new(),
+            errors: vec![FieldError::invalid("patch", go::json(object), why)],
+        })
+    }
+
     fn decode_meta(&self, object: &Value) -> Result<ObjectMeta, ApiError> {
         match object.get("metadata") {
             None | Some(Value::Null) => Ok(ObjectMeta::default()),
@@ -376,6 +405,10 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let info = self.info;
         self.check_type_meta(&mut object)?;
+        // A server-side apply that creates was checked (converted) by `apply_create`.
+        if applied_managed.is_none() {
+            self.decode_wire_types(&mut object)?;
+        }
         let mut warnings = Vec::new();
         self.prune_fields(&mut object, opts.field_validation, &mut warnings)?;
         let mut meta = self.decode_meta(&object)?;
@@ -654,10 +687,13 @@ impl Store {
         &self,
         namespace: Option<&str>,
         name: &str,
-        object: Value,
+        mut object: Value,
         part: Part,
         opts: &WriteOptions,
     ) -> Result<Written, ApiError> {
+        // Upstream decodes the body (type meta first) before it looks at the name.
+        self.check_type_meta(&mut object)?;
+        self.decode_wire_types(&mut object)?;
         let mut warnings = Vec::new();
         if let Some(body_name) = object.pointer("/metadata/name").and_then(Value::as_str) {
             if body_name != name {
@@ -724,7 +760,7 @@ impl Store {
         let client_rv = patch_sets_resource_version(patch_type, patch);
         let (object, _) = self
             .guaranteed_update_admitted(namespace, name, Some(opts), |current| {
-                let (patched, track) = match patch_type {
+                let (mut patched, track) = match patch_type {
                     PatchType::Json => (super::patching::json(&current, patch)?, true),
                     PatchType::Merge => (super::patching::merge(&current, patch)?, true),
                     PatchType::Strategic => (super::patching::strategic(&current, patch, info)?, true),
@@ -733,6 +769,7 @@ impl Store {
                         (super::managed::apply(&current, patch, info, opts, sub)?, false)
                     }
                 };
+                self.patched_wire_types(&mut patched, patch_type)?;
                 warnings.clear();
                 // A patch may not change the uid (upstream: ValidateObjectMetaUpdate, whose error
                 // is reported twice).
@@ -765,6 +802,7 @@ impl Store {
             }
         }
         let mut object = super::managed::apply(&Value::Null, patch, info, opts, "")?;
+        self.patched_wire_types(&mut object, PatchType::Apply)?;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("name".into(), Value::String(name.into()));
         }

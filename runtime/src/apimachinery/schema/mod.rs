@@ -1,6 +1,7 @@
 //! The static schema tree codegen emits for every kind (a structural OpenAPI v3 schema as `static`
 //! items, cycles allowed), and generic walkers over `serde_json::Value` that follow it:
-//! [`validate`], [`unknown_fields`], [`prune`], [`prune_nulls`] and [`apply_defaults`].
+//! [`validate`], [`unknown_fields`], [`prune`], [`prune_nulls`], [`apply_defaults`] and the Go
+//! wire-type check [`wire::check`].
 //!
 //! Generated code writes, for example:
 //! ```
@@ -25,6 +26,7 @@ mod formats;
 mod prune;
 mod validate;
 pub mod wellknown;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
