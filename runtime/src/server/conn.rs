@@ -129,8 +129,12 @@ impl Conn {
     /// A request starts: the connection is busy until the returned guard (kept by its response
     /// body) is dropped.
     pub fn request_started(self: &Arc<Self>) -> InFlight {
+        // Counted under the phase's lock, as the end of a request is: concurrent HTTP/2 streams
+        // starting and ending can never leave a busy connection marked idle.
+        let mut phase = self.lock();
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        *self.lock() = Phase::Busy;
+        *phase = Phase::Busy;
+        drop(phase);
         InFlight(self.clone())
     }
 }
@@ -141,8 +145,9 @@ pub struct InFlight(Arc<Conn>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        let mut phase = self.0.lock();
         if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            *self.0.lock() = Phase::Idle(Instant::now());
+            *phase = Phase::Idle(Instant::now());
         }
     }
 }
@@ -362,6 +367,18 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(20), busy.must_close()).await.is_err());
         drop((first, third));
         assert_eq!(tracker.counts(), (2, 1));
+    }
+
+    #[test]
+    fn overlapping_requests_keep_the_connection_busy() {
+        let tracker = Tracker::new(limits(100));
+        let conn = tracker.open();
+        let first = conn.conn().request_started();
+        let second = conn.conn().request_started();
+        drop(first);
+        assert!(conn.conn().waiting_since().is_none(), "one request is still in flight");
+        drop(second);
+        assert!(conn.conn().waiting_since().is_some());
     }
 
     #[tokio::test]
