@@ -15,22 +15,25 @@ fn go_zero() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The layout `time.RFC3339` names, as Go's errors quote it.
-const RFC3339_LAYOUT: &str = "2006-01-02T15:04:05Z07:00";
-
 /// `time.Parse(time.RFC3339, s)`, which `metav1.Time` decodes with: Go's layout-driven parser, whose
 /// rules differ from RFC 3339's grammar both ways. Refused: a lower-case `t` or `z`, a space for
 /// `T`, second 60 (leap seconds), a day past the month's end. Accepted: a one-digit hour, a comma
 /// before the fraction, any number of fraction digits (nanoseconds kept), offsets up to `+24:60`.
 /// Errors are Go's `ParseError` texts (`cannot parse "z" as "Z07:00"`, `second out of range`, ...).
 fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_layout(s, TimeLayout::Rfc3339)
+}
+
+/// Go's `time.Parse(layout, s)` for the two RFC 3339 layouts kube-apiserver decodes timestamps
+/// with; `metav1.RFC3339Micro` requires its six fraction digits where `time.RFC3339` reads any.
+fn parse_layout(s: &str, layout: TimeLayout) -> Result<DateTime<Utc>, String> {
     let q = super::go::time_quote;
     // "cannot parse <rest> as <layout element>".
     let bad = |rest: &str, elem: &str| {
         format!(
             "parsing time {} as {}: cannot parse {} as {}",
             q(s),
-            q(RFC3339_LAYOUT),
+            q(layout.text()),
             q(rest),
             q(elem)
         )
@@ -100,9 +103,23 @@ fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
         return Err(range("second"));
     }
     v = &v[n..];
-    // A fraction the layout does not name is read all the same (its first nine digits).
     let mut nanos = 0u32;
-    if matches!(v.as_bytes().first(), Some(b'.' | b',')) && digit(v, 1) {
+    if layout == TimeLayout::Rfc3339Micro {
+        // ".000000": a separator and six digits (Go's atoi: a sign is read, and refused as a range).
+        let Some(frac) = v.get(1..7).filter(|_| matches!(v.as_bytes().first(), Some(b'.' | b','))) else {
+            return Err(bad(v, ".000000"));
+        };
+        let unsigned = frac.strip_prefix(['+', '-']).unwrap_or(frac);
+        if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(v, ".000000"));
+        }
+        if frac.starts_with('-') && unsigned.bytes().any(|b| b != b'0') {
+            return Err(range("fractional second"));
+        }
+        nanos = unsigned.parse::<u32>().unwrap_or(0) * 1000; // Go's parseNanoseconds scales by 10^3
+        v = &v[7..];
+    } else if matches!(v.as_bytes().first(), Some(b'.' | b',')) && digit(v, 1) {
+        // A fraction the layout does not name is read all the same (its first nine digits).
         let n = 1 + v[1..].bytes().take_while(u8::is_ascii_digit).count();
         let digits: String = v[1..n]
             .chars()
@@ -694,247 +711,11 @@ impl TimeLayout {
     }
 }
 
-/// The elements of the two layouts (`nextStdChunk`'s std codes that occur in them).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Std {
-    LongYear,
-    ZeroMonth,
-    ZeroDay,
-    Hour,
-    ZeroMinute,
-    ZeroSecond,
-    FracSecond6,
-    Iso8601ColonTz,
-    End,
-}
-
-impl Std {
-    fn text(self) -> &'static str {
-        match self {
-            Std::LongYear => "2006",
-            Std::ZeroMonth => "01",
-            Std::ZeroDay => "02",
-            Std::Hour => "15",
-            Std::ZeroMinute => "04",
-            Std::ZeroSecond => "05",
-            Std::FracSecond6 => ".000000",
-            Std::Iso8601ColonTz => "Z07:00",
-            Std::End => "",
-        }
-    }
-}
-
 /// Go's `time.Parse(layout, s)` verdict for the RFC 3339 layouts, with its `ParseError` text
 /// (`parsing time "x" as "2006-01-02T15:04:05Z07:00": cannot parse "x" as "2006"`, `parsing time
-/// "2024-13-01T00:00:00Z": month out of range`): a port of `time.parse` for these elements.
+/// "2024-13-01T00:00:00Z": month out of range`).
 pub fn go_parse_time(s: &str, layout: TimeLayout) -> Result<(), String> {
-    let chunks: &[(&str, Std)] = match layout {
-        TimeLayout::Rfc3339 => &[
-            ("", Std::LongYear),
-            ("-", Std::ZeroMonth),
-            ("-", Std::ZeroDay),
-            ("T", Std::Hour),
-            (":", Std::ZeroMinute),
-            (":", Std::ZeroSecond),
-            ("", Std::Iso8601ColonTz),
-            ("", Std::End),
-        ],
-        TimeLayout::Rfc3339Micro => &[
-            ("", Std::LongYear),
-            ("-", Std::ZeroMonth),
-            ("-", Std::ZeroDay),
-            ("T", Std::Hour),
-            (":", Std::ZeroMinute),
-            (":", Std::ZeroSecond),
-            ("", Std::FracSecond6),
-            ("", Std::Iso8601ColonTz),
-            ("", Std::End),
-        ],
-    };
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let quote = |b: &[u8]| super::go::quote(&text(b));
-    let cannot = |value: &[u8], elem: &str| {
-        format!(
-            "parsing time {} as {}: cannot parse {} as {}",
-            super::go::quote(s),
-            super::go::quote(layout.text()),
-            quote(value),
-            super::go::quote(elem)
-        )
-    };
-    let out_of_range =
-        |what: &str| format!("parsing time {}: {what} out of range", super::go::quote(s));
-    let digit = |v: &[u8], i: usize| v.get(i).is_some_and(u8::is_ascii_digit);
-    // `getnum`: one or two digits (exactly two when fixed).
-    let getnum = |v: &[u8], fixed: bool| -> Option<(i64, usize)> {
-        if !digit(v, 0) {
-            return None;
-        }
-        if !digit(v, 1) {
-            if fixed {
-                return None;
-            }
-            return Some((i64::from(v[0] - b'0'), 1));
-        }
-        Some((i64::from(v[0] - b'0') * 10 + i64::from(v[1] - b'0'), 2))
-    };
-    // `atoi`: optional sign, then digits only.
-    let atoi = |v: &[u8]| -> Option<i64> {
-        let (neg, digits) = match v.first() {
-            Some(b'-') => (true, &v[1..]),
-            Some(b'+') => (false, &v[1..]),
-            _ => (false, v),
-        };
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let mut n: i64 = 0;
-        for d in digits {
-            n = n.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-        }
-        Some(if neg { -n } else { n })
-    };
-    // `parseNanoseconds`: Err(None) is errBad, Err(Some(range)) a range error.
-    let nanos = |v: &[u8], nbytes: usize| -> Result<(), Option<&'static str>> {
-        if !matches!(v.first(), Some(b'.' | b',')) {
-            return Err(None);
-        }
-        let nbytes = nbytes.min(10);
-        match atoi(&v[1..nbytes]) {
-            None => Err(None),
-            Some(ns) if ns < 0 => Err(Some("fractional second")),
-            Some(_) => Ok(()),
-        }
-    };
-    let mut value = s.as_bytes();
-    let (mut year, mut month, mut day) = (0i64, 0i64, 0i64);
-    for (i, &(prefix, std)) in chunks.iter().enumerate() {
-        // `skip`.
-        if !value.starts_with(prefix.as_bytes()) {
-            return Err(cannot(value, prefix));
-        }
-        value = &value[prefix.len()..];
-        if std == Std::End {
-            if !value.is_empty() {
-                return Err(format!(
-                    "parsing time {}: extra text: {}",
-                    super::go::quote(s),
-                    quote(value)
-                ));
-            }
-            break;
-        }
-        let hold = value;
-        let mut range: Option<&str> = None;
-        let ok = match std {
-            Std::LongYear => {
-                if value.len() < 4 || !digit(value, 0) {
-                    false
-                } else {
-                    let (p, rest) = value.split_at(4);
-                    value = rest;
-                    atoi(p).map(|y| year = y).is_some()
-                }
-            }
-            Std::ZeroMonth | Std::ZeroDay | Std::Hour | Std::ZeroMinute | Std::ZeroSecond => {
-                match getnum(value, std != Std::Hour) {
-                    None => false,
-                    Some((n, used)) => {
-                        value = &value[used..];
-                        match std {
-                            Std::ZeroMonth if !(1..=12).contains(&n) => range = Some("month"),
-                            Std::ZeroMonth => month = n,
-                            Std::ZeroDay => day = n,
-                            Std::Hour if n >= 24 => range = Some("hour"),
-                            Std::ZeroMinute if n >= 60 => range = Some("minute"),
-                            Std::ZeroSecond if n >= 60 => range = Some("second"),
-                            _ => {}
-                        }
-                        let mut ok = true;
-                        // A fraction the layout does not have is accepted after the seconds.
-                        let frac_next = chunks
-                            .get(i + 1)
-                            .is_some_and(|(_, s)| *s == Std::FracSecond6);
-                        if std == Std::ZeroSecond
-                            && range.is_none()
-                            && !frac_next
-                            && matches!(value.first(), Some(b'.' | b','))
-                            && digit(value, 1)
-                        {
-                            let mut n = 2;
-                            while digit(value, n) {
-                                n += 1;
-                            }
-                            match nanos(value, n) {
-                                Ok(()) => {}
-                                Err(Some(r)) => range = Some(r),
-                                Err(None) => ok = false,
-                            }
-                            value = &value[n..];
-                        }
-                        ok
-                    }
-                }
-            }
-            Std::FracSecond6 => {
-                if value.len() < 7 {
-                    false
-                } else {
-                    let r = nanos(value, 7);
-                    value = &value[7..];
-                    match r {
-                        Ok(()) => true,
-                        Err(Some(r)) => {
-                            range = Some(r);
-                            true
-                        }
-                        Err(None) => false,
-                    }
-                }
-            }
-            Std::Iso8601ColonTz => {
-                if value.first() == Some(&b'Z') {
-                    value = &value[1..];
-                    true
-                } else if value.len() < 6 || value[3] != b':' {
-                    false
-                } else {
-                    let (sign, hour, min) = (value[0], &value[1..3], &value[4..6]);
-                    value = &value[6..];
-                    match (getnum(hour, true), getnum(min, true)) {
-                        (Some((hr, _)), Some((mm, _))) => {
-                            if hr > 24 {
-                                range = Some("time zone offset hour");
-                            }
-                            if mm > 60 {
-                                range = Some("time zone offset minute");
-                            }
-                            matches!(sign, b'+' | b'-')
-                        }
-                        _ => false,
-                    }
-                }
-            }
-            Std::End => true,
-        };
-        if let Some(r) = range {
-            return Err(out_of_range(r));
-        }
-        if !ok {
-            return Err(cannot(hold, std.text()));
-        }
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if day < 1 || day > days_in {
-        return Err(out_of_range("day"));
-    }
-    Ok(())
+    parse_layout(s, layout).map(|_| ())
 }
 
 #[cfg(test)]
