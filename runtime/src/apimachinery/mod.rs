@@ -5,6 +5,7 @@ pub mod apply;
 pub mod field;
 pub mod go;
 pub mod intstr;
+pub mod json;
 pub mod jsonpath;
 pub mod meta;
 pub mod patch;

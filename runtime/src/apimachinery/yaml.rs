@@ -2,10 +2,12 @@
 //!
 //! Linear in the input: yaml-rust2's event parser (no quadratic simple-key scan at depth), with
 //! the JSON built on an explicit stack, and go-yaml's limits: nesting depth 10,000 and its
-//! alias-expansion ratio (no "billion laughs"). kapi itself reads objects nested at most
-//! [`SUPPORTED_DEPTH`] deep (serde_json's limit, which its JSON bodies and stored objects share;
-//! deeper values would overflow the stack of its recursive walks): deeper documents are refused
-//! with a message saying so, and those deeper than go-yaml's limit with upstream's message.
+//! alias-expansion ratio (no "billion laughs"); the JSON made is then held to the JSON decoder's
+//! depth limit, as upstream's conversion to JSON is (a value 10,001 containers deep, reachable
+//! through 10,000 YAML levels under a top mapping or through aliases, is refused with the JSON
+//! decoder's message). One difference is the parser's: yaml-rust2 reads at most 255 nested flow
+//! collections (`[`/`{`), go-yaml 10,000; deeper flow nesting that upstream would read is refused
+//! with a message saying so (block nesting is read to upstream's limit).
 //! Scalars resolve as go-yaml v2 (YAML 1.1) resolves them: `yes`/`on`/`y` are `true`, `0777` is
 //! octal, `1_000` is 1000, timestamps stay strings, `.inf`/`.nan` cannot become JSON. Only the
 //! first document of a stream is read, as upstream.
@@ -17,8 +19,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// go-yaml's `max_flow_level` and `max_indents`: deeper documents are refused.
 pub const MAX_DEPTH: usize = 10_000;
 
-/// The deepest nesting kapi reads (serde_json's recursion limit, as for JSON bodies).
-pub const SUPPORTED_DEPTH: usize = 128;
+/// yaml-rust2's deepest flow nesting (its flow level is a `u8`).
+pub const FLOW_DEPTH: usize = 255;
 
 /// Why a YAML body could not become JSON, worded as upstream's decoder words it.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -31,11 +33,21 @@ pub enum YamlError {
         /// The parser's description.
         message: String,
     },
-    /// Nested deeper than [`MAX_DEPTH`].
-    #[error("yaml: exceeded max depth of {MAX_DEPTH}")]
-    TooDeep,
-    /// Nested deeper than [`SUPPORTED_DEPTH`] (upstream reads up to [`MAX_DEPTH`]).
-    #[error("yaml: nesting deeper than {SUPPORTED_DEPTH} levels is not supported (kube-apiserver reads up to {MAX_DEPTH})")]
+    /// Nested deeper than [`MAX_DEPTH`] levels below the top node (go-yaml names the line of the
+    /// level too many unless it is the first).
+    #[error("yaml: {}exceeded max depth of {MAX_DEPTH}", line_prefix(*line))]
+    TooDeep {
+        /// 1-based line of the collection that went too deep.
+        line: usize,
+    },
+    /// The JSON made holds more than the JSON decoder's 10,000 nested containers.
+    #[error("couldn't get version/kind; json parse error: invalid character '{bracket}' exceeded max depth")]
+    JsonTooDeep {
+        /// `[` or `{`: the kind of container that went too deep.
+        bracket: char,
+    },
+    /// Flow collections nested deeper than yaml-rust2 reads (upstream reads up to [`MAX_DEPTH`]).
+    #[error("yaml: flow collections nested deeper than {FLOW_DEPTH} levels are not supported (kube-apiserver reads up to {MAX_DEPTH})")]
     Unsupported,
     /// Aliases expand to far more nodes than the document holds.
     #[error("yaml: document contains excessive aliasing")]
@@ -82,11 +94,13 @@ pub fn to_json(body: &[u8]) -> Result<Value, YamlError> {
     let text = std::str::from_utf8(body).map_err(|_| YamlError::NotUtf8)?;
     let mut parser = Parser::new_from_str(text);
     let mut builder = Builder::default();
+    let mut cursor = Cursor { text, byte: 0, char: 0 };
     loop {
-        if builder.stack.len() > SUPPORTED_DEPTH {
-            return Err(measure_depth(&mut parser, builder.stack.len()));
-        }
-        let (event, mark) = parser.next_token().map_err(|e| syntax(e.marker(), e.info()))?;
+        let (event, mark) = parser.next_token().map_err(|e| match e.info() {
+            // yaml-rust2 stops flow nesting at 255 levels (go-yaml at 10,000).
+            info if info.contains("recursion limit exceeded") => flow_depth(text, e.marker(), builder.block_depth()),
+            info => syntax(e.marker(), info),
+        })?;
         match event {
             Event::StreamEnd | Event::DocumentEnd => break,
             Event::Nothing | Event::StreamStart | Event::DocumentStart => {}
@@ -97,8 +111,14 @@ pub fn to_json(body: &[u8]) -> Result<Value, YamlError> {
                 let value = scalar(text, style, tag.as_ref())?;
                 builder.node(Node { merge, ..Node::leaf(value) }, anchor, Origin::Event)?;
             }
-            Event::SequenceStart(anchor, _) => builder.open(Open::Seq(Vec::new()), anchor, mark)?,
-            Event::MappingStart(anchor, _) => builder.open(Open::Map(Map::new(), Key::None), anchor, mark)?,
+            Event::SequenceStart(anchor, _) => {
+                let flow = cursor.at(mark.index()) == Some('[');
+                builder.open(Open::Seq(Vec::new()), anchor, mark, flow)?
+            }
+            Event::MappingStart(anchor, _) => {
+                let flow = cursor.at(mark.index()) == Some('{');
+                builder.open(Open::Map(Map::new(), Key::None), anchor, mark, flow)?
+            }
             Event::SequenceEnd | Event::MappingEnd => builder.close()?,
         }
         if builder.done.is_some() && builder.stack.is_empty() {
@@ -108,32 +128,68 @@ pub fn to_json(body: &[u8]) -> Result<Value, YamlError> {
     Ok(builder.done.map(|n| n.value).unwrap_or(Value::Null))
 }
 
-/// Reads on without building, to tell a document go-yaml would refuse (deeper than 10,000) from
-/// one only kapi refuses.
-fn measure_depth<T: Iterator<Item = char>>(parser: &mut Parser<T>, mut depth: usize) -> YamlError {
-    loop {
-        match parser.next_token() {
-            Ok((Event::SequenceStart(..) | Event::MappingStart(..), _)) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return YamlError::TooDeep;
-                }
-            }
-            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
-            Ok((Event::StreamEnd | Event::DocumentEnd, _)) => return YamlError::Unsupported,
-            Ok(_) => {}
-            // yaml-rust2 stops flow nesting at 255 levels: how deep it would have gone is unknown.
-            Err(e) if e.info().contains("recursion limit exceeded") => return YamlError::Unsupported,
-            Err(e) => return syntax(e.marker(), e.info()),
+/// The characters of the text at the (increasing) character offsets of yaml-rust2's marks.
+struct Cursor<'a> {
+    text: &'a str,
+    byte: usize,
+    char: usize,
+}
+
+impl Cursor<'_> {
+    fn at(&mut self, char: usize) -> Option<char> {
+        if char < self.char {
+            (self.byte, self.char) = (0, 0);
         }
+        let rest = self.text.get(self.byte..)?;
+        let (offset, c) = rest.char_indices().nth(char - self.char)?;
+        (self.byte, self.char) = (self.byte + offset, char);
+        Some(c)
     }
 }
 
-fn syntax(mark: &Marker, info: &str) -> YamlError {
-    if info.contains("recursion limit exceeded") {
-        // yaml-rust2 stops flow nesting at 255 levels (go-yaml at 10,000).
-        return YamlError::Unsupported;
+/// The 256th flow level opened at `mark` under `block` block collections (where yaml-rust2
+/// stops): whether go-yaml would have gone past its limit before the flow collections close
+/// (then its error, with the line of the level too many), or read them (then kapi cannot). Counts
+/// brackets outside quotes, as go-yaml's flow scanner does.
+fn flow_depth(text: &str, mark: &Marker, block: usize) -> YamlError {
+    let (floor, mut depth, mut line) = (block, block + FLOW_DEPTH, mark.line().max(1));
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars().skip(mark.index()) {
+        if c == '\n' {
+            line += 1;
+        }
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH + 1 {
+                        return YamlError::TooDeep { line };
+                    }
+                }
+                ']' | '}' => {
+                    depth -= 1;
+                    if depth <= floor {
+                        break;
+                    }
+                }
+                _ => {}
+            },
+        }
     }
+    YamlError::Unsupported
+}
+
+fn line_prefix(line: usize) -> String {
+    if line > 1 { format!("line {line}: ") } else { String::new() }
+}
+
+fn syntax(mark: &Marker, info: &str) -> YamlError {
     // The line is said once, up front, as go-yaml does.
     let message = info.split(" at byte ").next().unwrap_or(info).to_string();
     YamlError::Syntax { line: mark.line().max(1), message }
@@ -143,6 +199,8 @@ fn syntax(mark: &Marker, info: &str) -> YamlError {
 #[derive(Clone)]
 struct Node {
     value: Value,
+    /// Containers nested in it, itself included (0 for a scalar).
+    height: usize,
     /// Nodes decoded to make it (aliases count their target's nodes again).
     nodes: u64,
     /// Aliases expanded inside it.
@@ -153,7 +211,7 @@ struct Node {
 
 impl Node {
     fn leaf(value: Value) -> Self {
-        Node { value, nodes: 1, aliases: 0, merge: false }
+        Node { value, nodes: 1, aliases: 0, merge: false, height: 0 }
     }
 }
 
@@ -188,6 +246,10 @@ struct Frame {
     anchor: usize,
     nodes: u64,
     aliases: u64,
+    /// The most containers nested in one of its children so far.
+    height: usize,
+    /// A flow collection (`[`, `{`).
+    flow: bool,
 }
 
 #[derive(Default)]
@@ -206,9 +268,18 @@ struct Builder {
 const MAX_COPIED: u64 = 4_000_000;
 
 impl Builder {
-    fn open(&mut self, open: Open, anchor: usize, _mark: Marker) -> Result<(), YamlError> {
-        self.stack.push(Frame { open, anchor, nodes: 1, aliases: 0 });
+    fn open(&mut self, open: Open, anchor: usize, mark: Marker, flow: bool) -> Result<(), YamlError> {
+        // go-yaml counts the levels below the top node.
+        if self.stack.len() > MAX_DEPTH {
+            return Err(YamlError::TooDeep { line: mark.line().max(1) });
+        }
+        self.stack.push(Frame { open, anchor, nodes: 1, aliases: 0, height: 0, flow });
         Ok(())
+    }
+
+    /// Block collections open (flow ones nest only inside them).
+    fn block_depth(&self) -> usize {
+        self.stack.iter().take_while(|f| !f.flow).count()
     }
 
     fn close(&mut self) -> Result<(), YamlError> {
@@ -217,7 +288,8 @@ impl Builder {
             Open::Seq(items) => Value::Array(items),
             Open::Map(map, _) => Value::Object(map),
         };
-        self.node(Node { value, nodes: frame.nodes, aliases: frame.aliases, merge: false }, frame.anchor, Origin::Event)
+        let node = Node { value, nodes: frame.nodes, aliases: frame.aliases, merge: false, height: frame.height + 1 };
+        self.node(node, frame.anchor, Origin::Event)
     }
 
     fn alias(&mut self, id: usize) -> Result<(), YamlError> {
@@ -242,12 +314,19 @@ impl Builder {
             self.copy(node.nodes)?;
             self.anchors.insert(anchor, node.clone());
         }
+        // The JSON decoder's limit on the value made (an alias can place a deep anchor deeper).
+        if self.stack.len() + node.height > crate::apimachinery::json::MAX_DEPTH {
+            return Err(YamlError::JsonTooDeep { bracket: if node.value.is_object() { '{' } else { '[' } });
+        }
         let Some(parent) = self.stack.last_mut() else {
             self.done.get_or_insert(node);
             return Ok(());
         };
         parent.nodes += node.nodes;
         parent.aliases += node.aliases;
+        // A merge's entries land one level up.
+        let merged = matches!(parent.open, Open::Map(_, Key::Merge));
+        parent.height = parent.height.max(if merged { node.height.saturating_sub(1) } else { node.height });
         match &mut parent.open {
             Open::Seq(items) => items.push(node.value),
             Open::Map(map, key) => match std::mem::replace(key, Key::None) {
@@ -582,12 +661,13 @@ mod tests {
         assert_eq!(err("x: .nan\n").as_deref(), Some("json: unsupported value: NaN"));
         assert_eq!(err("x: [1, 2]: y\n").as_deref(), Some("yaml: line 1: mapping values are not allowed in this context"));
         assert!(err("x: *b\n").is_some_and(|e| e.starts_with("yaml: ")), "{:?}", err("x: *b\n"));
-        assert_eq!(to_json(format!("x: {}", "[".repeat(150_000)).as_bytes()).err(), Some(YamlError::Unsupported));
-        assert_eq!(to_json(format!("x: {}{}", "[".repeat(129), "]".repeat(129)).as_bytes()).err(), Some(YamlError::Unsupported));
+        assert_eq!(to_json(format!("x: {}", "[".repeat(150_000)).as_bytes()).err(), Some(YamlError::TooDeep { line: 1 }));
+        assert!(to_json(format!("x: {}{}", "[".repeat(129), "]".repeat(129)).as_bytes()).is_ok());
         // Unclosed but within go-yaml's depth: the syntax error upstream reports too.
         assert!(matches!(to_json(format!("x: {}", "[".repeat(200)).as_bytes()), Err(YamlError::Syntax { .. })));
-        assert_eq!(err(&format!("x:\n{}a", "- ".repeat(20_000))).as_deref(), Some("yaml: exceeded max depth of 10000"));
-        assert_eq!(to_json(format!("x:\n{}a", "- ".repeat(5_000)).as_bytes()).err(), Some(YamlError::Unsupported));
+        assert_eq!(err(&format!("x:\n{}a", "- ".repeat(20_000))).as_deref(), Some("yaml: line 2: exceeded max depth of 10000"));
+        // Flow nesting past yaml-rust2's 255 levels that go-yaml would read: kapi's own refusal.
+        assert_eq!(to_json(format!("x: {}{}", "[".repeat(300), "]".repeat(300)).as_bytes()).err(), Some(YamlError::Unsupported));
         assert_eq!(to_json(b"\xff\xfe").err(), Some(YamlError::NotUtf8));
     }
 
@@ -601,11 +681,36 @@ mod tests {
         assert_eq!(y("a: &a {x: 1}\nb: &b {x: 2, z: 1}\nc: {<<: [*a, *b]}\n")["c"], json!({"x": 1, "z": 1}));
         assert_eq!(y("{1: a, 2.5: b, true: c}"), json!({"1": "a", "2.5": "b", "true": "c"}));
         assert!(matches!(to_json(b"{null: d}"), Err(YamlError::MapKey { .. })));
-        // Nesting up to the supported depth is read.
-        let deep = format!("x:\n{}a", "- ".repeat(SUPPORTED_DEPTH - 1));
-        assert!(to_json(deep.as_bytes()).is_ok());
-        let deep = format!("x: {}{}", "[".repeat(SUPPORTED_DEPTH - 1), "]".repeat(SUPPORTED_DEPTH - 1));
-        assert!(to_json(deep.as_bytes()).is_ok());
+    }
+
+    /// Depth limits as kube-apiserver v1.36.2 answers them (its messages read from it): block
+    /// nesting to 10,000 levels below the top node, a JSON value to 10,000 containers, the line of
+    /// the level too many; flow nesting past yaml-rust2's 255 levels gets kapi's own message unless
+    /// go-yaml would refuse it too.
+    #[test]
+    fn depth_limits_are_upstreams() {
+        let run = std::thread::Builder::new().stack_size(crate::apimachinery::json::STACK_SIZE).spawn(|| {
+            let block = |head: &str, n: usize| to_json(format!("{head}x:\n{}a\n", "- ".repeat(n)).as_bytes()).map(|_| ());
+            assert_eq!(block("", 9_999), Ok(()));
+            assert_eq!(block("", 10_000), Err(YamlError::JsonTooDeep { bracket: '[' }));
+            assert_eq!(block("", 10_001).map_err(|e| e.to_string()), Err("yaml: line 2: exceeded max depth of 10000".into()));
+            assert_eq!(block("a: 1\nb: 2\n", 10_001).map_err(|e| e.to_string()), Err("yaml: line 4: exceeded max depth of 10000".into()));
+            let flow = |head: &str, open: &str, n: usize| to_json(format!("{head}x: {}{}", open.repeat(n), "]".repeat(n)).as_bytes()).map(|_| ());
+            assert_eq!(flow("", "[", FLOW_DEPTH - 1), Ok(()));
+            assert_eq!(flow("", "[", FLOW_DEPTH + 1), Err(YamlError::Unsupported));
+            assert_eq!(flow("", "[", 10_001).map_err(|e| e.to_string()), Err("yaml: exceeded max depth of 10000".into()));
+            assert_eq!(flow("a: 1\n", "[", 10_001).map_err(|e| e.to_string()), Err("yaml: line 2: exceeded max depth of 10000".into()));
+            assert_eq!(flow("", "[\n  ", 10_001).map_err(|e| e.to_string()), Err("yaml: line 10001: exceeded max depth of 10000".into()));
+            // A bomb that never closes.
+            assert_eq!(to_json(format!("x: {}", "[".repeat(150_000)).as_bytes()), Err(YamlError::TooDeep { line: 1 }));
+            // Quoted brackets are text.
+            assert_eq!(to_json(format!("x: {}'{}'{}", "[".repeat(300), "[".repeat(20_000), "]".repeat(300)).as_bytes()), Err(YamlError::Unsupported));
+            // An alias places a 6,000-deep anchor 6,000 deep: a JSON value too deep.
+            let doc = format!("a: &a\n{}x\nb:\n{}*a\n", "- ".repeat(6_000), "- ".repeat(6_000));
+            assert!(to_json(format!("a: &a\n{}x\nb: *a\n", "- ".repeat(6_000)).as_bytes()).is_ok());
+            assert_eq!(to_json(doc.as_bytes()), Err(YamlError::JsonTooDeep { bracket: '[' }));
+        });
+        run.expect("thread").join().expect("no overflow");
     }
 
     #[test]

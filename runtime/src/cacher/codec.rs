@@ -49,7 +49,7 @@ impl JsonCodec {
     }
 
     fn parse(bytes: &[u8]) -> Result<Value, DecodeError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))?;
+        let value: Value = crate::apimachinery::json::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))?;
         if !value.is_object() {
             return Err(DecodeError("stored value is not a JSON object".into()));
         }
@@ -134,7 +134,7 @@ mod tests {
                 42,
             ))
             .expect("decode");
-        let json: Value = serde_json::from_slice(&d.bytes).expect("json");
+        let json: Value = crate::apimachinery::json::from_slice(&d.bytes).expect("json");
         assert_eq!(json["metadata"]["resourceVersion"], "42");
         assert_eq!(d.labels.get("app"), Some("web"));
         assert_eq!(d.labels.get("n"), None, "non-string label values are ignored");
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(d.fields.get("spec.missing"), Some(""));
         let obj = CachedObject::new("/registry/pods/ns/p", 42, d);
         let restamped = codec.with_revision(&obj, 50).expect("restamp");
-        let json: Value = serde_json::from_slice(&restamped).expect("json");
+        let json: Value = crate::apimachinery::json::from_slice(&restamped).expect("json");
         assert_eq!(json["metadata"]["resourceVersion"], "50");
         assert_eq!(json["spec"]["nodeName"], "n1");
     }

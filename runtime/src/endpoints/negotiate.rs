@@ -145,7 +145,7 @@ pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
 
 /// Parses a JSON body; failures read as upstream's decoder reports them.
 pub fn parse_json(body: &[u8], kind: &str) -> Result<Value, ApiError> {
-    off_the_workers(body.len(), || serde_json::from_slice(body)).map_err(|e| {
+    off_the_workers(body.len(), || crate::apimachinery::json::from_slice(body)).map_err(|e| {
         ApiError::BadRequest(format!(
             "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: {e} ({})",
             summarize(body)

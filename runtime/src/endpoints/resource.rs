@@ -125,7 +125,7 @@ pub(super) async fn handle(
                 .ok_or_else(|| crate::registry::store::unsupported_patch(ctx.store.strategy.builtin))?;
             let patch = match patch_type {
                 PatchType::Apply => negotiate::parse_yaml(&body, info.kind)?,
-                _ => serde_json::from_slice::<Value>(&body)
+                _ => crate::apimachinery::json::from_slice::<Value>(&body)
                     .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?,
             };
             let opts = write_options(&ctx, patch_type == PatchType::Apply)?;
@@ -235,7 +235,7 @@ fn decode_continue(prefix: &str, token: &str) -> Result<Continue, ApiError> {
         .decode(token.trim_end_matches('='))
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(token))
         .map_err(|_| bad("illegal base64 data"))?;
-    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad("invalid JSON"))?;
+    let v: Value = crate::apimachinery::json::from_slice(&raw).map_err(|_| bad("invalid JSON"))?;
     if v.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
         return Err(bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
     }
@@ -306,9 +306,24 @@ async fn list(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
         }
         Output::Protobuf => {
             let mut raws = Vec::with_capacity(listed.items.len());
+            // Objects that do not encode (stored by an older kapi or another writer) are named,
+            // all of them, as upstream names the objects it cannot decode in a list
+            // ("unable to transform or decode N objects: {key: error}"): the answer says which
+            // objects to fix or delete (JSON reads and deletes still work on them).
+            let mut failed = Vec::new();
             for o in &listed.items {
-                let v = parse_cached(Some(o))?;
-                raws.push(proto::encode(info.schema, &v).map_err(|e| ApiError::Internal(e.to_string()))?);
+                match parse_cached(Some(o)).and_then(|v| proto::encode(info.schema, &v).map_err(|e| ApiError::Internal(e.to_string()))) {
+                    Ok(raw) => raws.push(raw),
+                    Err(e) => failed.push(format!("{}: {}\n", o.key, e.to_status().message)),
+                }
+            }
+            if !failed.is_empty() {
+                return Err(ApiError::Internal(format!(
+                    "unable to encode {} objects as {}: {{\n{}}}",
+                    failed.len(),
+                    negotiate::PROTOBUF,
+                    failed.concat()
+                )));
             }
             let refs: Vec<&[u8]> = raws.iter().map(Vec::as_slice).collect();
             let list = proto::encode_list(&Value::Object(meta), &refs).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -377,7 +392,7 @@ async fn get(ctx: &Ctx<'_>, name: &str) -> Result<Response<Body>, ApiError> {
 
 pub(super) fn parse_cached(object: Option<&CachedObject>) -> Result<Value, ApiError> {
     let Some(object) = object else { return Err(ApiError::Internal("object vanished".into())) };
-    serde_json::from_slice(&object.bytes).map_err(|e| ApiError::Internal(format!("cached object cannot be decoded: {e}")))
+    crate::apimachinery::json::from_slice(&object.bytes).map_err(|e| ApiError::Internal(format!("cached object cannot be decoded: {e}")))
 }
 
 /// `PartialObjectMetadata` of an object.
@@ -474,7 +489,7 @@ fn delete_options(ctx: &Ctx<'_>, body: &[u8]) -> Result<DeleteOptions, ApiError>
             ..DeleteOptions::default()
         }
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions: {e}")))?
+        crate::apimachinery::json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("error decoding DeleteOptions: {e}")))?
     };
     let invalid = |errors: Vec<FieldError>| ApiError::invalid_options("DeleteOptions", errors);
     if opts.orphan_dependents.is_some() && opts.propagation_policy.is_some() {

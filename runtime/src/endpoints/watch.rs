@@ -95,7 +95,7 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
                 Output::Json | Output::Yaml => Some(o.bytes.clone()),
                 // Encoded once per revision, shared by every protobuf watcher (client-go's informers).
                 Output::Protobuf => o.protobuf(|json| {
-                    let v: Value = serde_json::from_slice(json).ok()?;
+                    let v: Value = crate::apimachinery::json::from_slice(json).ok()?;
                     proto::encode_object(info.schema, &v).ok()
                 }),
                 Output::PartialMetadata => parse_cached(Some(o)).ok().map(|v| to_bytes(&partial_metadata(&v))),
@@ -120,31 +120,41 @@ pub(super) async fn serve(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             }
             CacheEvent::Error(e) => Some(to_bytes(&serde_json::to_value(e.to_status()).unwrap_or_default())),
         };
-        if output == Output::Protobuf {
-            let object: Bytes = match (&event, object) {
-                (CacheEvent::Error(e), _) => serde_json::to_value(e.to_status())
-                    .ok()
-                    .and_then(|v| proto::encode_object(&crate::apimachinery::schema::wellknown::STATUS, &v).ok())
-                    .unwrap_or_default()
-                    .into(),
-                (CacheEvent::Bookmark(_), Some(json)) => serde_json::from_slice::<Value>(&json)
-                    .ok()
-                    .and_then(|v| proto::encode_object(info.schema, &v).ok())
-                    .unwrap_or_default()
-                    .into(),
-                (_, Some(bytes)) => bytes,
-                (_, None) => Bytes::new(),
+        let object = match (output, &event, object) {
+            (Output::Protobuf, CacheEvent::Error(e), _) => serde_json::to_value(e.to_status())
+                .ok()
+                .and_then(|v| proto::encode_object(&crate::apimachinery::schema::wellknown::STATUS, &v).ok())
+                .map(Bytes::from),
+            (Output::Protobuf, CacheEvent::Bookmark(_), Some(json)) => crate::apimachinery::json::from_slice::<Value>(&json)
+                .ok()
+                .and_then(|v| proto::encode_object(info.schema, &v).ok())
+                .map(Bytes::from),
+            (_, _, object) => object,
+        };
+        // An object this watch cannot encode (stored by an older kapi or another writer, it
+        // fails the protobuf encoding) ends the stream, as upstream's watch server ends it when
+        // an event does not encode: the client sees the watch close and lists again (and that
+        // list names the object), never an event with an empty or null object.
+        let Some(object) = object else {
+            let what = match &event {
+                CacheEvent::Added(o) | CacheEvent::Modified(o) | CacheEvent::Deleted(o) => o.key.to_string(),
+                _ => event.type_name().to_string(),
             };
-            return Ok::<_, Infallible>(Frame::data(Bytes::from(proto::watch_frame(event.type_name(), &object))));
+            eprintln!("error: watch of {}: ending the stream: {what} cannot be encoded as {output:?}", info.plural);
+            return None;
+        };
+        if output == Output::Protobuf {
+            return Some(Ok::<_, Infallible>(Frame::data(Bytes::from(proto::watch_frame(event.type_name(), &object)))));
         }
-        let mut line = BytesMut::with_capacity(object.as_ref().map_or(0, Bytes::len) + 32);
+        let mut line = BytesMut::with_capacity(object.len() + 32);
         line.put_slice(b"{\"type\":");
         line.put_slice(go::json_string(event.type_name()).as_bytes());
         line.put_slice(b",\"object\":");
-        line.put_slice(object.as_deref().unwrap_or(b"null"));
+        line.put_slice(&object);
         line.put_slice(b"}\n");
-        Ok::<_, Infallible>(Frame::data(line.freeze()))
+        Some(Ok::<_, Infallible>(Frame::data(line.freeze())))
     });
+    let lines = lines.take_while(|frame| std::future::ready(frame.is_some())).filter_map(std::future::ready);
     let until = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
     let lines = lines.take_until(until);
     let mut response = Response::new(BodyExt::boxed_unsync(StreamBody::new(lines)));

@@ -611,8 +611,10 @@ fn growth_yaml_flow_nesting() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Depth: nesting far beyond any real object must fail cleanly, on the default 2 MiB test thread
-// stack (the size of the server's worker stacks); an overflow aborts the whole test binary.
+// Depth: nesting far beyond upstream's 10,000 levels must fail cleanly before any recursive
+// walk, here on the default 2 MiB test thread stack (the server's threads have
+// `json::STACK_SIZE` for the values up to 10,000 deep that it reads); an overflow aborts the
+// whole test binary.
 
 #[test]
 fn deep_nesting_stays_on_the_stack() {

@@ -127,7 +127,7 @@ impl Registry {
             .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
         let got = store.get(namespace, name, crate::cacher::ResourceVersion::Unset).await?;
         let object = got.object.ok_or_else(|| ApiError::NotFound(store.target(name)))?;
-        serde_json::from_slice(&object.bytes).map_err(|e| ApiError::Internal(format!("decoding {resource} {name}: {e}")))
+        crate::apimachinery::json::from_slice(&object.bytes).map_err(|e| ApiError::Internal(format!("decoding {resource} {name}: {e}")))
     }
 
     /// Every store.

@@ -52,7 +52,7 @@ pub(crate) fn spawn_controller(registry: &Arc<Registry>) {
                     CacheEvent::Error(_) => break,
                     _ => continue,
                 };
-                let value: Value = serde_json::from_slice(&object.bytes).unwrap_or_default();
+                let value: Value = crate::apimachinery::json::from_slice(&object.bytes).unwrap_or_default();
                 if value.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null) {
                     continue;
                 }

@@ -231,7 +231,7 @@ impl Store {
             .await
             .map_err(|e| ApiError::storage(self.target(name), e))?
             .ok_or_else(|| ApiError::NotFound(self.target(name)))?;
-        let mut value: Value = serde_json::from_slice(&kv.value)
+        let mut value: Value = crate::apimachinery::json::from_slice(&kv.value)
             .map_err(|e| ApiError::Internal(format!("stored object {key} cannot be decoded: {e}")))?;
         set_resource_version(&mut value, kv.mod_revision);
         Ok((value, kv))
@@ -377,7 +377,7 @@ impl Store {
             #[serde(default)]
             phase: Option<String>,
         }
-        let ns: Namespace = serde_json::from_slice(&bytes).unwrap_or_default();
+        let ns: Namespace = crate::apimachinery::json::from_slice(&bytes).unwrap_or_default();
         let terminating = ns.metadata.is_some_and(|m| m.deletion_timestamp.is_some())
             || ns.status.and_then(|s| s.phase).as_deref() == Some("Terminating");
         if terminating {
@@ -439,7 +439,9 @@ impl Store {
         meta.generation = if self.strategy.tracks_generation { 1 } else { 0 };
         self.strategy.prepare_for_create(info, &mut object);
         apply_defaults(info.schema, &mut object);
-        meta.managed_fields.clear();
+        // Managed fields sent with a create are kept as upstream keeps them (its field manager
+        // starts from the request's entries when they decode and are not empty); the creating
+        // manager then takes what it set from them.
         let mut object = self.canonical(object, &meta)?;
         self.validate(&object, &meta)?;
         match applied_managed {
@@ -515,7 +517,7 @@ impl Store {
                         Err(StorageError::Conflict { .. }) if attempts < MAX_ATTEMPTS => continue,
                         Err(e) => return Err(ApiError::storage(self.target(name), e)),
                     };
-                    let mut last: Value = serde_json::from_slice(&deleted.value).unwrap_or(current);
+                    let mut last: Value = crate::apimachinery::json::from_slice(&deleted.value).unwrap_or(current);
                     set_resource_version(&mut last, rev);
                     return Ok((last, true));
                 }

@@ -116,7 +116,12 @@ pub struct Generated {
 /// Parses the process arguments and serves until SIGINT/SIGTERM. The generated binary's `main`.
 pub fn main(generated: Generated) -> ! {
     let flags = Flags::parse_args();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Stacks deep enough for objects nested as deep as upstream reads them (10,000 levels).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(crate::apimachinery::json::STACK_SIZE)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");

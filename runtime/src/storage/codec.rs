@@ -92,7 +92,7 @@ impl ObjectCodec {
             return proto::decode_object(self.schema, stored).map_err(|e| e.to_string());
         }
         match stored.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'{') | None => serde_json::from_slice(stored).map_err(|e| e.to_string()),
+            Some(b'{') | None => crate::apimachinery::json::from_slice(stored).map_err(|e| e.to_string()),
             Some(_) => serde_yaml::from_slice(stored).map_err(|e| e.to_string()),
         }
     }
@@ -102,11 +102,11 @@ impl ObjectCodec {
         match self.media {
             MediaType::Json => Ok(json),
             MediaType::Yaml => {
-                let value: Value = serde_json::from_slice(&json).map_err(encode_error)?;
+                let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
                 serde_yaml::to_string(&value).map(Bytes::from).map_err(encode_error)
             }
             MediaType::Protobuf => {
-                let value: Value = serde_json::from_slice(&json).map_err(encode_error)?;
+                let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
                 proto::encode_object(self.schema, &value).map(Bytes::from).map_err(encode_error)
             }
         }

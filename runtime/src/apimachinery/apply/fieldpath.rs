@@ -77,9 +77,9 @@ impl PathElement {
         let rest = chars.as_str();
         match kind {
             'f' => Ok(Some(PathElement::Field(rest.to_string()))),
-            'v' => serde_json::from_str(rest).map(|v| Some(PathElement::Value(v))).map_err(|e| e.to_string()),
+            'v' => crate::apimachinery::json::from_str(rest).map(|v| Some(PathElement::Value(v))).map_err(|e| e.to_string()),
             'k' => {
-                let m: Map<String, Value> = serde_json::from_str(rest).map_err(|e| e.to_string())?;
+                let m: Map<String, Value> = crate::apimachinery::json::from_str(rest).map_err(|e| e.to_string())?;
                 let mut fields: Vec<(String, Value)> = m.into_iter().collect();
                 fields.sort_by(|a, b| a.0.cmp(&b.0));
                 Ok(Some(PathElement::Key(fields)))
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn fields_v1_round_trip() {
         let text = r#"{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"nginx\"}":{".":{},"f:image":{},"f:name":{}}},"f:finalizers":{"v:\"a\"":{}},"f:list":{"i:0":{}}}}"#;
-        let v: Value = serde_json::from_str(text).expect("json");
+        let v: Value = crate::apimachinery::json::from_str(text).expect("json");
         let set = FieldSet::from_fields_v1(&v).expect("decode");
         assert!(set.has(&[f("metadata"), f("labels")]));
         assert!(!set.has(&[f("metadata")]));

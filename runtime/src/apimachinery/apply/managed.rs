@@ -72,7 +72,7 @@ pub(crate) struct ManagerInfo {
 
 /// Splits an identifier back into its parts; `None` if it is not one.
 pub(crate) fn parse_identifier(id: &str) -> Option<ManagerInfo> {
-    let v: Map<String, Value> = serde_json::from_str(id).ok()?;
+    let v: Map<String, Value> = crate::apimachinery::json::from_str(id).ok()?;
     let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     Some(ManagerInfo {
         manager: get("manager"),

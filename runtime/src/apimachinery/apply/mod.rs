@@ -519,7 +519,7 @@ impl<'a> FieldManager<'a> {
     /// configuration that still hold the values it gave them.
     fn allowed_from_last_applied(&self, live: &Value) -> Option<FieldSet> {
         let text = annotations(live)?.get(LAST_APPLIED_ANNOTATION)?.as_str().filter(|s| !s.is_empty())?;
-        let last: Value = serde_json::from_str(text).ok()?;
+        let last: Value = crate::apimachinery::json::from_str(text).ok()?;
         if !last.is_object() || str_at(&last, &["apiVersion"]) != self.api_version {
             return None;
         }

@@ -309,7 +309,7 @@ fn value_of<'a>(schema: &'static Schema, v: WireValue<'a>, path: &mut Path) -> R
             } else if raw.starts_with(&super::MAGIC) {
                 return Err(path.error("an embedded object in protobuf (not JSON) is not supported here"));
             } else {
-                (serde_json::from_slice(raw).map_err(|e| path.error(format!("embedded JSON: {e}")))?, false)
+                (crate::apimachinery::json::from_slice(raw).map_err(|e| path.error(format!("embedded JSON: {e}")))?, false)
             }
         }
         Kind::Message(obj) => {
