@@ -136,12 +136,11 @@ struct Cursor<'a> {
 }
 
 impl Cursor<'_> {
+    /// The character at `char`; None for an offset behind the last one asked (never rescans, so
+    /// the whole document costs one pass).
     fn at(&mut self, char: usize) -> Option<char> {
-        if char < self.char {
-            (self.byte, self.char) = (0, 0);
-        }
         let rest = self.text.get(self.byte..)?;
-        let (offset, c) = rest.char_indices().nth(char - self.char)?;
+        let (offset, c) = rest.char_indices().nth(char.checked_sub(self.char)?)?;
         (self.byte, self.char) = (self.byte + offset, char);
         Some(c)
     }

@@ -312,9 +312,12 @@ async fn list(ctx: &Ctx<'_>) -> Result<Response<Body>, ApiError> {
             // objects to fix or delete (JSON reads and deletes still work on them).
             let mut failed = Vec::new();
             for o in &listed.items {
-                match parse_cached(Some(o)).and_then(|v| proto::encode(info.schema, &v).map_err(|e| ApiError::Internal(e.to_string()))) {
+                let encoded = crate::apimachinery::json::from_slice::<Value>(&o.bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| proto::encode(info.schema, &v).map_err(|e| e.to_string()));
+                match encoded {
                     Ok(raw) => raws.push(raw),
-                    Err(e) => failed.push(format!("{}: {}\n", o.key, e.to_status().message)),
+                    Err(e) => failed.push(format!("{}: {e}\n", o.key)),
                 }
             }
             if !failed.is_empty() {
