@@ -849,6 +849,13 @@ async fn poison_values_get_upstreams_decode_errors() {
                 "reportingController": "a/b", "reportingInstance": "x", "action": "a", "reason": "r", "type": "Normal",
                 "regarding": {"kind": "Pod", "name": "x", "namespace": "default"}}),
          "Event in version \"v1\" cannot be handled as a Event: parsing time \"2024-01-01T00:00:00Z\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"Z\" as \".000000\""),
+        // A metav1.Time whose proto type the format implies (was stored, then broke protobuf reads).
+        ("/api/v1/namespaces/default/events",
+         json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ev3"}, "involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"}, "firstTimestamp": "garbage"}),
+         "Event in version \"v1\" cannot be handled as a Event: parsing time \"garbage\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"garbage\" as \"2006\""),
+        ("/api/v1/namespaces/default/events",
+         json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ev4"}, "involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"}, "firstTimestamp": 5}),
+         "Event in version \"v1\" cannot be handled as a Event: json: cannot unmarshal number into Go struct field Event.firstTimestamp of type string"),
     ];
     for (path, body, message) in &cases {
         let name = body["metadata"]["name"].as_str().unwrap_or_default();

@@ -163,6 +163,9 @@ fn wire(s: &Schema) -> Wire {
     }
     match s.ty {
         Type::String if s.format == Some("byte") => Wire::Bytes,
+        // metav1.Time fields whose proto type is implied by the format (Event.firstTimestamp,
+        // ObjectMeta.creationTimestamp): the protobuf codec writes them as Time, so they are one.
+        Type::String if s.format == Some("date-time") => Wire::Time(TimeLayout::Rfc3339),
         Type::String => Wire::Str,
         Type::Integer => Wire::Int {
             bits32: s.format == Some("int32"),
