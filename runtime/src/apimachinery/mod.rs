@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod field;
 pub mod go;
+pub mod heavy;
 pub mod intstr;
 pub mod json;
 pub mod jsonpath;

@@ -145,7 +145,7 @@ pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
 
 /// Parses a JSON body; failures read as upstream's decoder reports them.
 pub fn parse_json(body: &[u8], kind: &str) -> Result<Value, ApiError> {
-    off_the_workers(body.len(), || crate::apimachinery::json::from_slice(body)).map_err(|e| {
+    crate::apimachinery::heavy::off_the_workers(body.len(), || crate::apimachinery::json::from_slice(body)).map_err(|e| {
         ApiError::BadRequest(format!(
             "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: {e} ({})",
             summarize(body)
@@ -156,25 +156,9 @@ pub fn parse_json(body: &[u8], kind: &str) -> Result<Value, ApiError> {
 /// Parses a YAML body (its first document) into JSON as upstream does (sigs.k8s.io/yaml): linear in
 /// the body, nesting up to 10,000 levels, YAML 1.1 scalars.
 pub fn parse_yaml(body: &[u8], kind: &str) -> Result<Value, ApiError> {
-    off_the_workers(body.len(), || crate::apimachinery::yaml::to_json(body)).map_err(|e| {
+    crate::apimachinery::heavy::off_the_workers(body.len(), || crate::apimachinery::yaml::to_json(body)).map_err(|e| {
         ApiError::BadRequest(format!("the object provided is unrecognized (must be of type {kind}): {e} ({})", summarize(body)))
     })
-}
-
-/// Bodies above this many bytes are parsed with the async worker handed over to other tasks.
-const LARGE_BODY: usize = 64 * 1024;
-
-/// Runs a parse of `len` bytes; a large one lets the async runtime move this worker's other tasks
-/// elsewhere first (a multi-threaded runtime's `block_in_place`), so one big body never holds up
-/// the requests queued behind it.
-fn off_the_workers<T>(len: usize, parse: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let multi_thread = Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
-    if len > LARGE_BODY && multi_thread {
-        tokio::task::block_in_place(parse)
-    } else {
-        parse()
-    }
 }
 
 /// The start of a body in a decode error, as upstream's `summarizeData` writes it: JSON objects

@@ -405,7 +405,7 @@ pub(super) fn partial_metadata(object: &Value) -> Value {
 
 /// One object in the negotiated output.
 pub(super) fn object_response(ctx: &Ctx<'_>, code: StatusCode, object: &Value, warnings: &[String]) -> Response<Body> {
-    let mut r = match ctx.output {
+    let mut r = crate::apimachinery::heavy::off_the_workers_for(object, || match ctx.output {
         Output::Json => json_response(code, object),
         Output::Yaml => yaml_response(code, object),
         Output::Table(include) => {
@@ -417,7 +417,7 @@ pub(super) fn object_response(ctx: &Ctx<'_>, code: StatusCode, object: &Value, w
             Ok(bytes) => bytes_response(code, negotiate::PROTOBUF, Bytes::from(bytes)),
             Err(e) => super::status_response(&ApiError::Internal(e.to_string()).to_status()),
         },
-    };
+    });
     for w in warnings {
         if let Ok(v) = HeaderValue::from_str(&format!("299 - {}", go::quote(w))) {
             r.headers_mut().append(header::WARNING, v);

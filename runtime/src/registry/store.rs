@@ -11,7 +11,7 @@ use super::strategy::{Special, Strategy};
 use crate::apimachinery::schema::wire::{self, Mode};
 use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fields, validate};
 use crate::apimachinery::validation::validate_object_meta;
-use crate::apimachinery::{go, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
+use crate::apimachinery::{go, heavy, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
 use crate::cacher::{GetResponse, ListWatch, ResourceVersion};
 use crate::storage::codec::Transcoded;
 use crate::storage::keys::KeyLayout;
@@ -69,6 +69,15 @@ pub struct Written {
     pub warnings: Vec<String>,
     /// The object was created (201) rather than updated (200).
     pub created: bool,
+}
+
+/// A create body made ready to store, and what the create still needs of it.
+struct Prepared {
+    object: Value,
+    meta: ObjectMeta,
+    warnings: Vec<String>,
+    /// The name was generated (a taken one is generated again).
+    generated: bool,
 }
 
 /// The result of a delete.
@@ -399,10 +408,51 @@ impl Store {
     async fn create_inner(
         &self,
         namespace: Option<&str>,
-        mut object: Value,
+        object: Value,
         opts: &WriteOptions,
         applied_managed: Option<Value>,
     ) -> Result<Written, ApiError> {
+        let size = heavy::encoded_len_over(&object, heavy::LARGE);
+        let prepared = heavy::off_the_workers(size, || self.prepare_create(namespace, object, opts, applied_managed))?;
+        let Prepared { mut object, mut meta, warnings, generated } = prepared;
+        if self.info.namespaced() {
+            self.check_namespace(&meta.namespace, &meta.name).await?;
+        }
+        self.admit(opts, &object, None).await?;
+        if opts.dry_run {
+            return Ok(Written { object, warnings, created: true });
+        }
+        let mut attempts = 1;
+        let rev = loop {
+            let key = self.key(self.ns(Some(&meta.namespace)), &meta.name);
+            match self.writes.create_object(&key, &object).await {
+                Ok(rev) => break rev,
+                // A generated name that is taken: upstream (RetryGenerateName) tries new names, up
+                // to 8 attempts in all, each admitted again.
+                Err(StorageError::AlreadyExists { .. }) if generated && attempts < MAX_GENERATE_NAME_ATTEMPTS => {
+                    attempts += 1;
+                    meta.name = generate_name(&meta.generate_name);
+                    if let Some(m) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                        m.insert("name".into(), Value::String(meta.name.clone()));
+                    }
+                    self.admit(opts, &object, None).await?;
+                }
+                Err(e) => return Err(ApiError::storage(self.target(&meta.name), e)),
+            }
+        };
+        set_resource_version(&mut object, rev);
+        Ok(Written { object, warnings, created: true })
+    }
+
+    /// The synchronous part of a create: decoding, pruning, metadata, defaults, validation and
+    /// managed fields (linear in the object; run off the async workers for large ones).
+    fn prepare_create(
+        &self,
+        namespace: Option<&str>,
+        mut object: Value,
+        opts: &WriteOptions,
+        applied_managed: Option<Value>,
+    ) -> Result<Prepared, ApiError> {
         let info = self.info;
         self.check_type_meta(&mut object)?;
         // A server-side apply that creates was checked (converted) by `apply_create`.
@@ -452,33 +502,7 @@ impl Store {
             }
             None => super::managed::track(None, &mut object, info, &opts.field_manager, now, "")?,
         }
-        if info.namespaced() {
-            self.check_namespace(&meta.namespace, &meta.name).await?;
-        }
-        self.admit(opts, &object, None).await?;
-        if opts.dry_run {
-            return Ok(Written { object, warnings, created: true });
-        }
-        let mut attempts = 1;
-        let rev = loop {
-            let key = self.key(self.ns(Some(&meta.namespace)), &meta.name);
-            match self.writes.create_object(&key, &object).await {
-                Ok(rev) => break rev,
-                // A generated name that is taken: upstream (RetryGenerateName) tries new names, up
-                // to 8 attempts in all, each admitted again.
-                Err(StorageError::AlreadyExists { .. }) if generated && attempts < MAX_GENERATE_NAME_ATTEMPTS => {
-                    attempts += 1;
-                    meta.name = generate_name(&meta.generate_name);
-                    if let Some(m) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                        m.insert("name".into(), Value::String(meta.name.clone()));
-                    }
-                    self.admit(opts, &object, None).await?;
-                }
-                Err(e) => return Err(ApiError::storage(self.target(&meta.name), e)),
-            }
-        };
-        set_resource_version(&mut object, rev);
-        Ok(Written { object, warnings, created: true })
+        Ok(Prepared { object, meta, warnings, generated })
     }
 
     /// Runs `f` on the current object and writes its result with compare-and-swap, retrying on
@@ -507,7 +531,7 @@ impl Store {
         loop {
             attempts += 1;
             let (current, kv) = self.current(&key, name).await?;
-            let update = f(current.clone())?;
+            let update = heavy::off_the_workers(kv.value.len(), || f(current.clone()))?;
             let (new, pinned) = match update {
                 Update::Unchanged => return Ok((current, false)),
                 Update::Write { object, pinned_rv } => (object, pinned_rv),

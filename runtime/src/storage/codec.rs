@@ -17,7 +17,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{Event, KeyValue, ListOptions, ListResult, Revision, Storage, StorageError, WatchItem, WatchStream};
-use crate::apimachinery::proto;
+use crate::apimachinery::{heavy, proto};
 use crate::apimachinery::schema::Schema;
 
 /// `--storage-media-type`.
@@ -79,15 +79,19 @@ impl ObjectCodec {
 
     /// An object (as the registry holds it) → stored bytes: encoded once, straight from the value.
     pub fn encode_value(&self, object: &Value) -> Result<Bytes, StorageError> {
-        match self.media {
+        heavy::off_the_workers_for(object, || match self.media {
             MediaType::Json => serde_json::to_vec(object).map(Bytes::from).map_err(encode_error),
             MediaType::Yaml => serde_yaml::to_string(object).map(Bytes::from).map_err(encode_error),
             MediaType::Protobuf => proto::encode_object(self.schema, object).map(Bytes::from).map_err(encode_error),
-        }
+        })
     }
 
     /// Stored bytes (any format) → the object, without a JSON round trip for protobuf and YAML.
     pub fn decode_value(&self, stored: &[u8]) -> Result<Value, String> {
+        heavy::off_the_workers(stored.len(), || self.decode_value_here(stored))
+    }
+
+    fn decode_value_here(&self, stored: &[u8]) -> Result<Value, String> {
         if stored.starts_with(&proto::MAGIC) {
             return proto::decode_object(self.schema, stored).map_err(|e| e.to_string());
         }
@@ -99,17 +103,13 @@ impl ObjectCodec {
 
     /// JSON (as the registry writes it) → stored bytes.
     pub fn encode(&self, json: Bytes) -> Result<Bytes, StorageError> {
-        match self.media {
-            MediaType::Json => Ok(json),
-            MediaType::Yaml => {
-                let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
-                serde_yaml::to_string(&value).map(Bytes::from).map_err(encode_error)
-            }
-            MediaType::Protobuf => {
-                let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
-                proto::encode_object(self.schema, &value).map(Bytes::from).map_err(encode_error)
-            }
+        if self.media == MediaType::Json {
+            return Ok(json);
         }
+        heavy::off_the_workers(json.len(), || {
+            let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
+            self.encode_value(&value)
+        })
     }
 
     /// Stored bytes (any format) → JSON. Bytes that are none of the formats are passed on as they
@@ -117,10 +117,10 @@ impl ObjectCodec {
     pub fn decode(&self, stored: Bytes) -> Bytes {
         match stored.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | None => stored,
-            _ => match self.decode_value(&stored) {
+            _ => heavy::off_the_workers(stored.len(), || match self.decode_value_here(&stored) {
                 Ok(v @ Value::Object(_)) => serde_json::to_vec(&v).map(Bytes::from).unwrap_or(stored),
                 _ => stored,
-            },
+            }),
         }
     }
 
