@@ -1,34 +1,34 @@
 //! YAML request bodies to JSON, as kube-apiserver reads them (sigs.k8s.io/yaml over go-yaml v2).
 //!
-//! Linear in the input: yaml-rust2's event parser (no quadratic simple-key scan at depth), with
-//! the JSON built on an explicit stack, and go-yaml's limits: nesting depth 10,000 and its
-//! alias-expansion ratio (no "billion laughs"); the JSON made is then held to the JSON decoder's
-//! depth limit, as upstream's conversion to JSON is (a value 10,001 containers deep, reachable
-//! through 10,000 YAML levels under a top mapping or through aliases, is refused with the JSON
-//! decoder's message). One difference is the parser's: yaml-rust2 reads at most 255 nested flow
-//! collections (`[`/`{`), go-yaml 10,000; deeper flow nesting that upstream would read is refused
-//! with a message saying so (block nesting is read to upstream's limit).
+//! Linear in the input: granit-parser's event parser (its simple-key bookkeeping is amortized, so
+//! deep flow nesting costs no quadratic rescans), with the JSON built on an explicit stack, and
+//! go-yaml's limits: nesting depth 10,000 (block and flow alike) and its alias-expansion ratio (no
+//! "billion laughs"); the JSON made is then held to the JSON decoder's depth limit, as upstream's
+//! conversion to JSON is (a value 10,001 containers deep, reachable through 10,000 YAML levels
+//! under a top mapping or through aliases, is refused with the JSON decoder's message).
 //! Scalars resolve as go-yaml v2 (YAML 1.1) resolves them: `yes`/`on`/`y` are `true`, `0777` is
 //! octal, `1_000` is 1000, timestamps stay strings, `.inf`/`.nan` cannot become JSON. Only the
 //! first document of a stream is read, as upstream.
 
 use serde_json::{Map, Number, Value};
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, StructureStyle, Tag};
 
 /// go-yaml's `max_flow_level` and `max_indents`: deeper documents are refused.
 pub const MAX_DEPTH: usize = 10_000;
 
-/// yaml-rust2's deepest flow nesting (its flow level is a `u8`).
-pub const FLOW_DEPTH: usize = 255;
+/// The parser's own nesting limits, past go-yaml's by more than its token lookahead (a simple
+/// key's 1,024 characters) so that the level too many reaches the builder, which refuses it with
+/// go-yaml's message and line.
+const PARSER_DEPTH: usize = MAX_DEPTH + 2_048;
 
 /// Why a YAML body could not become JSON, worded as upstream's decoder words it.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum YamlError {
     /// Not well-formed YAML.
-    #[error("yaml: line {line}: {message}")]
+    #[error("yaml: {}{message}", syntax_line(*line))]
     Syntax {
-        /// 1-based line of the problem.
+        /// The line go-yaml names: 1-based for the scanner's errors, 0-based (its quirk) for the
+        /// parser's; none when 0.
         line: usize,
         /// The parser's description.
         message: String,
@@ -46,9 +46,6 @@ pub enum YamlError {
         /// `[` or `{`: the kind of container that went too deep.
         bracket: char,
     },
-    /// Flow collections nested deeper than yaml-rust2 reads (upstream reads up to [`MAX_DEPTH`]).
-    #[error("yaml: flow collections nested deeper than {FLOW_DEPTH} levels are not supported (kube-apiserver reads up to {MAX_DEPTH})")]
-    Unsupported,
     /// Aliases expand to far more nodes than the document holds.
     #[error("yaml: document contains excessive aliasing")]
     ExcessiveAliasing,
@@ -58,6 +55,15 @@ pub enum YamlError {
     /// The body is not UTF-8.
     #[error("yaml: invalid leading UTF-8 octet")]
     NotUtf8,
+    /// A character outside YAML's printable set (go-yaml's reader refuses it anywhere).
+    #[error("yaml: control characters are not allowed")]
+    Control,
+    /// A `%YAML` directive of a version other than 1.1 (go-yaml v2 reads 1.1 only).
+    #[error("yaml: {}found incompatible YAML document", syntax_line(*line))]
+    Version {
+        /// 0-based line of the directive (go-yaml's parser convention).
+        line: usize,
+    },
     /// A tagged scalar that does not read as its tag.
     #[error("yaml: cannot decode {found} `{value}` as a {tag}")]
     BadTag {
@@ -92,34 +98,50 @@ pub enum YamlError {
 /// Parses the first document of `body` into JSON.
 pub fn to_json(body: &[u8]) -> Result<Value, YamlError> {
     let text = std::str::from_utf8(body).map_err(|_| YamlError::NotUtf8)?;
-    let mut parser = Parser::new_from_str(text);
+    if !text.chars().all(printable) {
+        return Err(YamlError::Control);
+    }
+    let mut options = Options::default();
+    options.emit_comments = false;
+    // go-yaml (libyaml's port) ends a block scalar cut off by the end of input without a newline.
+    options.block_scalar_eof_without_line_feed = true;
+    options.flow_nesting_limit = PARSER_DEPTH;
+    options.block_nesting_limit = PARSER_DEPTH;
+    let mut parser = Parser::new_from_str_with_options(text, options);
     let mut builder = Builder::default();
-    let mut cursor = Cursor { text, byte: 0, char: 0 };
-    loop {
-        let (event, mark) = parser.next_token().map_err(|e| match e.info() {
-            // yaml-rust2 stops flow nesting at 255 levels (go-yaml at 10,000).
-            info if info.contains("recursion limit exceeded") => flow_depth(text, e.marker(), builder.block_depth()),
-            info => syntax(e.marker(), info),
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| match e.kind() {
+            granit_parser::ErrorKind::RecursionLimitExceeded => YamlError::TooDeep { line: e.marker().line().max(1) },
+            kind => syntax(text, e.marker(), kind),
         })?;
         match event {
             Event::StreamEnd | Event::DocumentEnd => break,
-            Event::Nothing | Event::StreamStart | Event::DocumentStart => {}
+            Event::DocumentStart(_, Some(v)) if (v.major, v.minor) != (1, 1) => {
+                // go-yaml names the directive's (0-based) line.
+                let line = text[..span.start.byte_offset().unwrap_or(text.len()).min(text.len())]
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| l.starts_with("%YAML"))
+                    .last()
+                    .map_or(0, |(i, _)| i);
+                return Err(YamlError::Version { line });
+            }
             Event::Alias(id) => builder.alias(id)?,
             Event::Scalar(text, style, anchor, tag) => {
                 // A plain, untagged `<<` is a merge key (a quoted one is the string).
-                let merge = style == TScalarStyle::Plain && tag.is_none() && text == "<<";
-                let value = scalar(text, style, tag.as_ref())?;
+                let merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let value = scalar(text.into_owned(), style, tag.as_deref())?;
                 builder.node(Node { merge, ..Node::leaf(value) }, anchor, Origin::Event)?;
             }
-            Event::SequenceStart(anchor, _) => {
-                let flow = cursor.at(mark.index()) == Some('[');
-                builder.open(Open::Seq(Vec::new()), anchor, mark, flow)?
+            Event::SequenceStart(style, anchor, _) => {
+                builder.open(Open::Seq(Vec::new()), anchor, span.start, style == StructureStyle::Flow)?
             }
-            Event::MappingStart(anchor, _) => {
-                let flow = cursor.at(mark.index()) == Some('{');
-                builder.open(Open::Map(Map::new(), Key::None), anchor, mark, flow)?
+            Event::MappingStart(style, anchor, _) => {
+                builder.open(Open::Map(Map::new(), Key::None), anchor, span.start, style == StructureStyle::Flow)?
             }
             Event::SequenceEnd | Event::MappingEnd => builder.close()?,
+            // Stream and document starts, comments and the rest carry no content.
+            _ => {}
         }
         if builder.done.is_some() && builder.stack.is_empty() {
             break;
@@ -128,70 +150,70 @@ pub fn to_json(body: &[u8]) -> Result<Value, YamlError> {
     Ok(builder.done.map(|n| n.value).unwrap_or(Value::Null))
 }
 
-/// The characters of the text at the (increasing) character offsets of yaml-rust2's marks.
-struct Cursor<'a> {
-    text: &'a str,
-    byte: usize,
-    char: usize,
-}
-
-impl Cursor<'_> {
-    /// The character at `char`; None for an offset behind the last one asked (never rescans, so
-    /// the whole document costs one pass).
-    fn at(&mut self, char: usize) -> Option<char> {
-        let rest = self.text.get(self.byte..)?;
-        let (offset, c) = rest.char_indices().nth(char.checked_sub(self.char)?)?;
-        (self.byte, self.char) = (self.byte + offset, char);
-        Some(c)
-    }
-}
-
-/// The 256th flow level opened at `mark` under `block` block collections (where yaml-rust2
-/// stops): whether go-yaml would have gone past its limit before the flow collections close
-/// (then its error, with the line of the level too many), or read them (then kapi cannot). Counts
-/// brackets outside quotes, as go-yaml's flow scanner does.
-fn flow_depth(text: &str, mark: &Marker, block: usize) -> YamlError {
-    let (floor, mut depth, mut line) = (block, block + FLOW_DEPTH, mark.line().max(1));
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars().skip(mark.index()) {
-        if c == '\n' {
-            line += 1;
-        }
-        match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH + 1 {
-                        return YamlError::TooDeep { line };
-                    }
-                }
-                ']' | '}' => {
-                    depth -= 1;
-                    if depth <= floor {
-                        break;
-                    }
-                }
-                _ => {}
-            },
-        }
-    }
-    YamlError::Unsupported
-}
-
 fn line_prefix(line: usize) -> String {
     if line > 1 { format!("line {line}: ") } else { String::new() }
 }
 
-fn syntax(mark: &Marker, info: &str) -> YamlError {
-    // The line is said once, up front, as go-yaml does.
-    let message = info.split(" at byte ").next().unwrap_or(info).to_string();
-    YamlError::Syntax { line: mark.line().max(1), message }
+/// go-yaml's reader: tab, line breaks and printable Unicode only.
+fn printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn syntax_line(line: usize) -> String {
+    if line > 0 { format!("line {line}: ") } else { String::new() }
+}
+
+/// A parse error as go-yaml words it: its problem text, and its line — 1-based for scanner
+/// errors, the 0-based line for parser errors (go-yaml adds one only to the former).
+fn syntax(text: &str, mark: &Marker, kind: &granit_parser::ErrorKind) -> YamlError {
+    use granit_parser::ErrorKind as K;
+    let line = mark.line().max(1);
+    let (message, line) = match kind {
+        K::ExpectedBlockMappingKey => ("did not find expected key".to_string(), line - 1),
+        K::ExpectedNodeContent => ("did not find expected node content".to_string(), line - 1),
+        K::ExpectedFlowMappingSeparator => ("did not find expected ',' or '}'".to_string(), line - 1),
+        K::ExpectedFlowSequenceSeparator => ("did not find expected ',' or ']'".to_string(), line - 1),
+        K::ExpectedBlockSequenceEntry => ("did not find expected '-' indicator".to_string(), line - 1),
+        K::ExpectedDocumentStart => ("did not find expected <document start>".to_string(), line - 1),
+        K::UndeclaredTagHandle => ("found undefined tag handle".to_string(), line - 1),
+        K::UnexpectedCharacter { .. } | K::TabInBlockIndentation | K::TabInIndentation => {
+            ("found character that cannot start any token".to_string(), line)
+        }
+        // go-yaml finds a key stale where its scanner stands next: past the blank lines after it.
+        K::SimpleKeyExpected => ("could not find expected ':'".to_string(), next_token_line(text, mark)),
+        // Unclosed collections and quotes are found at the end of input.
+        K::UnclosedFlowCollection { open: '{' } => ("did not find expected ',' or '}'".to_string(), end_line(text)),
+        K::UnclosedFlowCollection { .. } => ("did not find expected ',' or ']'".to_string(), end_line(text)),
+        K::UnclosedQuotedScalar => ("found unexpected end of stream".to_string(), end_line(text) + 1),
+        // The rest as granit-parser words them, without its "while parsing ..." context (go-yaml
+        // reports the problem only).
+        other => {
+            let info = other.to_string();
+            let problem = info.strip_prefix("while ").and_then(|rest| rest.split_once(", ")).map_or(info.as_str(), |(_, p)| p);
+            (problem.to_string(), line)
+        }
+    };
+    YamlError::Syntax { line, message }
+}
+
+/// The 1-based line of the first non-blank line after `mark`'s line, or past the end of input.
+fn next_token_line(text: &str, mark: &Marker) -> usize {
+    let start = mark.byte_offset().unwrap_or_else(|| text.char_indices().nth(mark.index()).map_or(text.len(), |(b, _)| b));
+    let mut line = mark.line().max(1);
+    let mut lines = text.get(start..).unwrap_or_default().split_inclusive('\n');
+    lines.next();
+    for l in lines {
+        line += 1;
+        if !l.trim_start_matches([' ', '\t', '\r', '\n']).is_empty() {
+            return line;
+        }
+    }
+    line + 1
+}
+
+/// The 0-based line go-yaml's end of input is on (it ends an unfinished last line first).
+fn end_line(text: &str) -> usize {
+    text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'))
 }
 
 /// A finished node: its value and what go-yaml's alias accounting counts in it.
@@ -261,6 +283,8 @@ struct Builder {
     aliased: u64,
     /// Nodes copied to remember anchors (bounded like alias expansion).
     copied: u64,
+    /// Flow collections open (at the top of the stack).
+    flows: usize,
 }
 
 /// Most nodes copied for anchors and aliases: go-yaml's upper alias-accounting bound.
@@ -268,21 +292,20 @@ const MAX_COPIED: u64 = 4_000_000;
 
 impl Builder {
     fn open(&mut self, open: Open, anchor: usize, mark: Marker, flow: bool) -> Result<(), YamlError> {
-        // go-yaml counts the levels below the top node.
-        if self.stack.len() > MAX_DEPTH {
+        // go-yaml counts flow levels (`max_flow_level`) and block indents below the top node
+        // (`max_indents`) apart; flow collections only ever nest inside block ones.
+        let too_deep = if flow { self.flows >= MAX_DEPTH } else { self.stack.len() - self.flows > MAX_DEPTH };
+        if too_deep {
             return Err(YamlError::TooDeep { line: mark.line().max(1) });
         }
+        self.flows += usize::from(flow);
         self.stack.push(Frame { open, anchor, nodes: 1, aliases: 0, height: 0, flow });
         Ok(())
     }
 
-    /// Block collections open (flow ones nest only inside them).
-    fn block_depth(&self) -> usize {
-        self.stack.iter().take_while(|f| !f.flow).count()
-    }
-
     fn close(&mut self) -> Result<(), YamlError> {
         let Some(frame) = self.stack.pop() else { return Ok(()) };
+        self.flows -= usize::from(frame.flow);
         let value = match frame.open {
             Open::Seq(items) => Value::Array(items),
             Open::Map(map, _) => Value::Object(map),
@@ -427,10 +450,10 @@ const YAML_TAG: &str = "tag:yaml.org,2002:";
 
 /// A scalar's JSON value: quoted ones are strings, plain ones resolve as go-yaml v2 resolves them,
 /// tagged ones as their tag says.
-fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, YamlError> {
-    let tag = tag.and_then(|t| (t.handle == YAML_TAG).then_some(t.suffix.as_str()).or(Some("!")));
+fn scalar(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, YamlError> {
+    let tag = tag.and_then(|t| (t.handle() == YAML_TAG).then_some(t.suffix()).or(Some("!")));
     match tag {
-        None if style != TScalarStyle::Plain => Ok(Value::String(text)),
+        None if style != ScalarStyle::Plain => Ok(Value::String(text)),
         None | Some("timestamp") => resolve(text),
         Some("str") => Ok(Value::String(text)),
         Some("binary") => {
@@ -665,9 +688,35 @@ mod tests {
         // Unclosed but within go-yaml's depth: the syntax error upstream reports too.
         assert!(matches!(to_json(format!("x: {}", "[".repeat(200)).as_bytes()), Err(YamlError::Syntax { .. })));
         assert_eq!(err(&format!("x:\n{}a", "- ".repeat(20_000))).as_deref(), Some("yaml: line 2: exceeded max depth of 10000"));
-        // Flow nesting past yaml-rust2's 255 levels that go-yaml would read: kapi's own refusal.
-        assert_eq!(to_json(format!("x: {}{}", "[".repeat(300), "]".repeat(300)).as_bytes()).err(), Some(YamlError::Unsupported));
+        // Flow nesting is read as deep as go-yaml reads it.
+        assert!(to_json(format!("x: {}{}", "[".repeat(300), "]".repeat(300)).as_bytes()).is_ok());
         assert_eq!(to_json(b"\xff\xfe").err(), Some(YamlError::NotUtf8));
+        // As kube-apiserver v1.36.2 answers them: go-yaml's problem texts, the scanner's errors on
+        // their 1-based line, the parser's on the 0-based one, reader errors on none.
+        assert_eq!(err("a: 1\nb:\n  k: v\n l: w\n").as_deref(), Some("yaml: line 3: did not find expected key"));
+        assert_eq!(err("a: 1\ndata: {k: v, l: w\n").as_deref(), Some("yaml: line 2: did not find expected ',' or '}'"));
+        assert_eq!(err(&format!("a: 1\ndata: {{{}: v}}\n", "k".repeat(1100))).as_deref(), Some("yaml: line 1: did not find expected ',' or '}'"));
+        assert_eq!(err("a: 1\ndata:\n\tk: v\n").as_deref(), Some("yaml: line 3: found character that cannot start any token"));
+        assert_eq!(err("a: 1\nk: @x\n").as_deref(), Some("yaml: line 2: found character that cannot start any token"));
+        assert_eq!(err("a: 1\nk: `x\n").as_deref(), Some("yaml: line 2: found character that cannot start any token"));
+        assert_eq!(err("a:\n  k: v\n  l:\u{a0}w\n").as_deref(), Some("yaml: line 4: could not find expected ':'"));
+        assert_eq!(err("a:\n  k: v\n  l:\u{a0}w").as_deref(), Some("yaml: line 4: could not find expected ':'"));
+        assert_eq!(err("a:\n  k: v\n  l:\u{a0}w\n\n\n# c\n\nb: 1\n").as_deref(), Some("yaml: line 6: could not find expected ':'"));
+        assert_eq!(err("a: [1, 2\n").as_deref(), Some("yaml: line 1: did not find expected ',' or ']'"));
+        assert_eq!(err("a: 'x\n").as_deref(), Some("yaml: line 2: found unexpected end of stream"));
+        assert_eq!(err("a: \"x\n").as_deref(), Some("yaml: line 2: found unexpected end of stream"));
+        assert_eq!(err("a:\n  k: a\u{7}b\n").as_deref(), Some("yaml: control characters are not allowed"));
+        assert_eq!(err("k: \"a\u{1}\"\n").as_deref(), Some("yaml: control characters are not allowed"));
+        assert_eq!(err("%YAML 1.2\n---\na: 1\n").as_deref(), Some("yaml: found incompatible YAML document"));
+        assert_eq!(err("# c\n%YAML 1.2\n---\na: 1\n").as_deref(), Some("yaml: line 1: found incompatible YAML document"));
+        assert_eq!(y("%YAML 1.1\n---\na: 1\n"), json!({"a": 1}));
+        // A block scalar cut off by the end of input has no final newline (libyaml's reading).
+        assert_eq!(y("k: |\n  text"), json!({"k": "text"}));
+        assert_eq!(y("k: >\n  folded\n  more"), json!({"k": "folded more"}));
+        assert_eq!(y("k: |\n  text\n"), json!({"k": "text\n"}));
+        assert_eq!(y("k: |+\n  keep\n\n"), json!({"k": "keep\n\n"}));
+        // Flow entries without a space after the colon are keys, as go-yaml reads them.
+        assert_eq!(y("data: {k:v, l: w}\n"), json!({"data": {"k:v": null, "l": "w"}}));
     }
 
     #[test]
@@ -684,8 +733,7 @@ mod tests {
 
     /// Depth limits as kube-apiserver v1.36.2 answers them (its messages read from it): block
     /// nesting to 10,000 levels below the top node, a JSON value to 10,000 containers, the line of
-    /// the level too many; flow nesting past yaml-rust2's 255 levels gets kapi's own message unless
-    /// go-yaml would refuse it too.
+    /// the level too many; flow levels and block levels are counted apart, as go-yaml counts them.
     #[test]
     fn depth_limits_are_upstreams() {
         let run = std::thread::Builder::new().stack_size(crate::apimachinery::json::STACK_SIZE).spawn(|| {
@@ -695,15 +743,28 @@ mod tests {
             assert_eq!(block("", 10_001).map_err(|e| e.to_string()), Err("yaml: line 2: exceeded max depth of 10000".into()));
             assert_eq!(block("a: 1\nb: 2\n", 10_001).map_err(|e| e.to_string()), Err("yaml: line 4: exceeded max depth of 10000".into()));
             let flow = |head: &str, open: &str, n: usize| to_json(format!("{head}x: {}{}", open.repeat(n), "]".repeat(n)).as_bytes()).map(|_| ());
-            assert_eq!(flow("", "[", FLOW_DEPTH - 1), Ok(()));
-            assert_eq!(flow("", "[", FLOW_DEPTH + 1), Err(YamlError::Unsupported));
+            assert_eq!(flow("", "[", 9_999), Ok(()));
+            assert_eq!(flow("", "[", 10_000), Err(YamlError::JsonTooDeep { bracket: '[' }));
             assert_eq!(flow("", "[", 10_001).map_err(|e| e.to_string()), Err("yaml: exceeded max depth of 10000".into()));
             assert_eq!(flow("a: 1\n", "[", 10_001).map_err(|e| e.to_string()), Err("yaml: line 2: exceeded max depth of 10000".into()));
             assert_eq!(flow("", "[\n  ", 10_001).map_err(|e| e.to_string()), Err("yaml: line 10001: exceeded max depth of 10000".into()));
             // A bomb that never closes.
             assert_eq!(to_json(format!("x: {}", "[".repeat(150_000)).as_bytes()), Err(YamlError::TooDeep { line: 1 }));
             // Quoted brackets are text.
-            assert_eq!(to_json(format!("x: {}'{}'{}", "[".repeat(300), "[".repeat(20_000), "]".repeat(300)).as_bytes()), Err(YamlError::Unsupported));
+            let quoted = to_json(format!("x: {}'{}'{}", "[".repeat(300), "[".repeat(20_000), "]".repeat(300)).as_bytes()).expect("read");
+            let mut inner = &quoted["x"];
+            for _ in 0..300 {
+                inner = &inner[0];
+            }
+            assert_eq!(inner.as_str().map(str::len), Some(20_000));
+            // A top-level flow document: 10,000 levels read (a JSON value too deep), the next refused.
+            let top = |n: usize| to_json(format!("{}{}", "[".repeat(n), "]".repeat(n)).as_bytes());
+            assert!(top(10_000).is_ok());
+            assert_eq!(top(10_001), Err(YamlError::TooDeep { line: 1 }));
+            // Block and flow levels are counted apart: 6,000 of each pass go-yaml's scanner and
+            // make a JSON value too deep.
+            let mixed = format!("x:\n{}{}{}\n", "- ".repeat(6_000), "[".repeat(6_000), "]".repeat(6_000));
+            assert_eq!(to_json(mixed.as_bytes()), Err(YamlError::JsonTooDeep { bracket: '[' }));
             // An alias places a 6,000-deep anchor 6,000 deep: a JSON value too deep.
             let doc = format!("a: &a\n{}x\nb:\n{}*a\n", "- ".repeat(6_000), "- ".repeat(6_000));
             assert!(to_json(format!("a: &a\n{}x\nb: *a\n", "- ".repeat(6_000)).as_bytes()).is_ok());

@@ -608,6 +608,23 @@ fn growth_yaml_flow_nesting() {
             },
         );
     }
+    // Nesting that is read (up to 8,192 flow levels here) with a token list at the bottom: the
+    // cost per token must not grow with the depth (a scanner that rechecks every open level's
+    // simple key per token is quadratic here). Deep values need the server's stack to drop.
+    let run = std::thread::Builder::new().stack_size(crate::apimachinery::json::STACK_SIZE).spawn(|| {
+        assert_linear(
+            "yaml_tokens_under_deep_flow",
+            &[2 << 10, 64 << 10],
+            8.0,
+            |n| format!("{}{}{}", "[".repeat(n / 8), "a, ".repeat(n / 6), "]".repeat(n / 8)).into_bytes(),
+            |b| {
+                let read = decode_body(Some("application/yaml"), b, "ConfigMap", None);
+                assert!(read.is_ok(), "{read:?}");
+                b.len()
+            },
+        );
+    });
+    run.expect("thread").join().expect("linear");
 }
 
 // ---------------------------------------------------------------------------------------------
