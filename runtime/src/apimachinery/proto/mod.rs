@@ -29,7 +29,7 @@ mod wire;
 
 use serde_json::{Map, Value};
 
-use super::schema::{ObjectSchema, ProtoType, Schema, Type};
+use super::schema::{ObjectSchema, Schema, WireKind as Kind};
 use wire::{put_bytes_field, put_varint_field, Reader, WireValue};
 
 pub use decode::{decode, decode_list};
@@ -257,53 +257,9 @@ fn wire_type_error(path: &str, got: WireValue<'_>, want: &'static str) -> ProtoE
     ProtoError::WireType { path: path.to_string(), got: got.wire_type(), want }
 }
 
-/// How one value of a schema node is written.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    String,
-    Bytes,
-    Int { int32: bool },
-    Bool,
-    Double,
-    Time,
-    MicroTime,
-    Duration,
-    Quantity,
-    IntOrString,
-    Raw,
-    Message(&'static ObjectSchema),
-    Repeated(&'static Schema),
-    Map(&'static Schema),
-}
-
-fn kind(s: &Schema) -> Kind {
-    match s.proto.ty {
-        ProtoType::Bytes => return Kind::Bytes,
-        ProtoType::Time => return Kind::Time,
-        ProtoType::MicroTime => return Kind::MicroTime,
-        ProtoType::Duration => return Kind::Duration,
-        ProtoType::Quantity => return Kind::Quantity,
-        ProtoType::IntOrString => return Kind::IntOrString,
-        ProtoType::RawExtension => return Kind::Raw,
-        ProtoType::Implied => {}
-    }
-    if s.int_or_string {
-        return Kind::IntOrString;
-    }
-    match s.ty {
-        Type::String => match s.format {
-            Some("byte") => Kind::Bytes,
-            Some("date-time") => Kind::Time,
-            _ => Kind::String,
-        },
-        Type::Integer => Kind::Int { int32: s.format == Some("int32") },
-        Type::Number => Kind::Double,
-        Type::Boolean => Kind::Bool,
-        Type::Object(o) => Kind::Message(o),
-        Type::Array(items) => Kind::Repeated(items),
-        Type::Map(values) => Kind::Map(values),
-        Type::Any => Kind::Raw,
-    }
+/// How one value of a schema node is written (the schema's one classification).
+fn kind(s: &'static Schema) -> Kind {
+    s.wire_kind()
 }
 
 /// The property of `obj` carried by field `number` (of the Go-embedded message `embedded`, or of

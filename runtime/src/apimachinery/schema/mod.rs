@@ -126,6 +126,80 @@ pub enum ProtoType {
     RawExtension,
 }
 
+/// What one value of a schema node is on the wire, its protobuf form included: the one
+/// classification the protobuf codec writes by and the JSON wire check holds values to (two
+/// classifications drifted once: a `date-time` string the codec wrote as a Time passed the check
+/// as a plain string).
+#[derive(Debug, Clone, Copy)]
+pub enum WireKind {
+    /// A string.
+    String,
+    /// Bytes (base64 in JSON).
+    Bytes,
+    /// An integer (int64, or int32).
+    Int {
+        /// `format: int32`.
+        int32: bool,
+    },
+    /// A boolean.
+    Bool,
+    /// A double.
+    Double,
+    /// `metav1.Time`.
+    Time,
+    /// `metav1.MicroTime`.
+    MicroTime,
+    /// `metav1.Duration`.
+    Duration,
+    /// `resource.Quantity`.
+    Quantity,
+    /// `intstr.IntOrString`.
+    IntOrString,
+    /// Any JSON value (`runtime.RawExtension`, untyped and free-form nodes).
+    Raw,
+    /// An object: its message.
+    Message(&'static ObjectSchema),
+    /// An array of the items schema.
+    Repeated(&'static Schema),
+    /// A map of the values schema.
+    Map(&'static Schema),
+}
+
+impl Schema {
+    /// How this node's values are carried: its protobuf type, or what its JSON type implies.
+    pub fn wire_kind(&'static self) -> WireKind {
+        match self.proto.ty {
+            ProtoType::Bytes => return WireKind::Bytes,
+            ProtoType::Time => return WireKind::Time,
+            ProtoType::MicroTime => return WireKind::MicroTime,
+            ProtoType::Duration => return WireKind::Duration,
+            ProtoType::Quantity => return WireKind::Quantity,
+            ProtoType::IntOrString => return WireKind::IntOrString,
+            ProtoType::RawExtension => return WireKind::Raw,
+            ProtoType::Implied => {}
+        }
+        if self.int_or_string {
+            return WireKind::IntOrString;
+        }
+        match self.ty {
+            Type::String => match self.format {
+                Some("byte") => WireKind::Bytes,
+                // metav1.Time fields whose proto type is implied by the format
+                // (Event.firstTimestamp, ObjectMeta.creationTimestamp).
+                Some("date-time") => WireKind::Time,
+                _ => WireKind::String,
+            },
+            Type::Integer => WireKind::Int { int32: self.format == Some("int32") },
+            Type::Number => WireKind::Double,
+            Type::Boolean => WireKind::Bool,
+            Type::Object(o) => WireKind::Message(o),
+            Type::Array(items) => WireKind::Repeated(items),
+            Type::Map(values) => WireKind::Map(values),
+            Type::Any => WireKind::Raw,
+        }
+    }
+}
+
 /// The protobuf facts of a schema node: its field number in the parent message and how it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proto {

@@ -25,7 +25,7 @@
 use base64::Engine;
 use serde_json::{Number, Value};
 
-use super::{ProtoType, Schema, Type};
+use super::{ProtoType, Schema, Type, WireKind};
 use crate::apimachinery::quantity::Quantity;
 use crate::apimachinery::time::{go_parse_time, Duration, TimeLayout};
 
@@ -147,32 +147,19 @@ enum Wire {
     Str,
 }
 
-fn wire(s: &Schema) -> Wire {
-    match s.proto.ty {
-        ProtoType::Quantity => return Wire::Quantity,
-        ProtoType::IntOrString => return Wire::IntOrString,
-        ProtoType::Time => return Wire::Time(TimeLayout::Rfc3339),
-        ProtoType::MicroTime => return Wire::Time(TimeLayout::Rfc3339Micro),
-        ProtoType::Duration => return Wire::Duration,
-        ProtoType::RawExtension => return Wire::Anything,
-        ProtoType::Bytes => return Wire::Bytes,
-        ProtoType::Implied => {}
-    }
-    if s.int_or_string {
-        return Wire::IntOrString;
-    }
-    match s.ty {
-        Type::String if s.format == Some("byte") => Wire::Bytes,
-        // metav1.Time fields whose proto type is implied by the format (Event.firstTimestamp,
-        // ObjectMeta.creationTimestamp): the protobuf codec writes them as Time, so they are one.
-        Type::String if s.format == Some("date-time") => Wire::Time(TimeLayout::Rfc3339),
-        Type::String => Wire::Str,
-        Type::Integer => Wire::Int {
-            bits32: s.format == Some("int32"),
-        },
-        Type::Number => Wire::Float,
-        Type::Boolean => Wire::Bool,
-        Type::Any | Type::Array(_) | Type::Map(_) | Type::Object(_) => Wire::Anything,
+fn wire(s: &'static Schema) -> Wire {
+    match s.wire_kind() {
+        WireKind::Quantity => Wire::Quantity,
+        WireKind::IntOrString => Wire::IntOrString,
+        WireKind::Time => Wire::Time(TimeLayout::Rfc3339),
+        WireKind::MicroTime => Wire::Time(TimeLayout::Rfc3339Micro),
+        WireKind::Duration => Wire::Duration,
+        WireKind::Bytes => Wire::Bytes,
+        WireKind::String => Wire::Str,
+        WireKind::Int { int32 } => Wire::Int { bits32: int32 },
+        WireKind::Double => Wire::Float,
+        WireKind::Bool => Wire::Bool,
+        WireKind::Raw | WireKind::Message(_) | WireKind::Repeated(_) | WireKind::Map(_) => Wire::Anything,
     }
 }
 
