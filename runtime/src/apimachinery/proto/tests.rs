@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::apimachinery::schema::wellknown::{INT_OR_STRING, OBJECT_META_OBJECT, QUANTITY, STATUS};
-use crate::apimachinery::schema::{ListType, Proto, ProtoEmbedded, ProtoType, Type};
+use crate::apimachinery::schema::{ListType, Proto, ProtoEmbedded, Type};
 
 const fn field(number: u32, s: Schema) -> Schema {
     Schema { proto: Proto { number, ..s.proto }, ..s }
