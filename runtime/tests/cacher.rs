@@ -197,6 +197,64 @@ mod cacher {
         assert_eq!(cacher.stats().decode_errors, 0);
     }
 
+    /// A stored object that cannot be decoded is never left out of a consistent list without a word:
+    /// like upstream's list from etcd, the list fails with the decoder's error (a 500 with no reason)
+    /// for as long as the object is there, within the keys the list covers; lists any state may
+    /// serve (`resourceVersion=0`) leave it out, as upstream's watch cache does.
+    #[tokio::test]
+    async fn cacher_consistent_lists_fail_on_undecodable_objects() {
+        let storage = MemoryStorage::new();
+        storage.create(&k("a"), cm("a", &[], "red")).await.expect("create");
+        let bad_rev = storage.create(&k("bad"), Bytes::from_static(b"not json")).await.expect("create");
+        storage.create(&key(PREFIX, "other", "c"), object("other", "c", &[], &[("color", "blue")])).await.expect("create");
+        let cacher = cacher(storage.clone(), CacherOptions::default()).await;
+        let names = |r: &Result<kapi_runtime::cacher::ListResponse, CacherError>| -> Vec<String> {
+            r.as_ref().map(|l| l.items.iter().map(|o| o.name().to_string()).collect()).unwrap_or_default()
+        };
+
+        // Found by the first list: every consistent list over it fails.
+        let all = cacher.list(ListRequest::default()).await;
+        let Err(err) = &all else { panic!("listed {:?}", names(&all)) };
+        assert!(matches!(err, CacherError::Decode { key, .. } if *key == k("bad")), "{err:?}");
+        let status = err.to_status();
+        assert_eq!((status.code, status.reason.as_str()), (500, ""));
+        // The decoder's own words (serde_json's; Go's would read "invalid character 'o' in literal null").
+        assert_eq!(status.message, "expected ident at line 1 column 2");
+        let default_ns = ListRequest { keys: Keys::Prefix(format!("{PREFIX}default/")), ..ListRequest::default() };
+        assert!(cacher.list(default_ns).await.is_err());
+        let exact = cacher.list(ListRequest { resource_version: ResourceVersion::Exact(bad_rev + 1), ..ListRequest::default() }).await;
+        assert!(exact.is_err() || names(&exact).contains(&"bad".to_string()), "{:?}", names(&exact));
+        // Lists that do not cover it are served; so is any-state (rv=0) from the cache, without it.
+        let other_ns = ListRequest { keys: Keys::Prefix(format!("{PREFIX}other/")), ..ListRequest::default() };
+        assert_eq!(names(&cacher.list(other_ns).await), ["c"]);
+        assert_eq!(names(&cacher.list(ListRequest { keys: Keys::Key(k("a")), ..ListRequest::default() }).await), ["a"]);
+        let any = ListRequest { resource_version: ResourceVersion::NotOlderThan(0), ..ListRequest::default() };
+        assert_eq!(names(&cacher.list(any).await), ["a", "c"]);
+        // A page that ends before it is served; the page that reaches it fails.
+        let page1 = cacher.list(ListRequest { limit: Some(1), ..ListRequest::default() }).await.expect("page 1");
+        assert_eq!(page1.items.iter().map(|o| o.name().to_string()).collect::<Vec<_>>(), ["a"]);
+        let cont = page1.continue_from.clone().expect("continue");
+        assert!(cacher.list(ListRequest { limit: Some(1), continue_from: Some(cont), ..ListRequest::default() }).await.is_err());
+
+        // Repaired: listed again.
+        let fixed = storage.update(&k("bad"), cm("bad", &[], "green"), bad_rev).await.expect("update");
+        cacher.list(ListRequest { resource_version: ResourceVersion::NotOlderThan(fixed), ..ListRequest::default() }).await.expect("caught up");
+        assert_eq!(names(&cacher.list(ListRequest::default()).await), ["a", "bad", "c"]);
+
+        // Broken by a later write (an event, not the first list): failing again, naming it.
+        let a_rev = cacher.list(ListRequest { keys: Keys::Key(k("a")), ..ListRequest::default() }).await.expect("a").items[0].revision;
+        let broken = storage.update(&k("a"), Bytes::from_static(b"{\"garbage"), a_rev).await.expect("update");
+        cacher.list(ListRequest { resource_version: ResourceVersion::NotOlderThan(broken), ..ListRequest::default() }).await.expect("caught up");
+        assert!(matches!(cacher.list(ListRequest::default()).await, Err(CacherError::Decode { key, .. }) if key == k("a")));
+        // Deleted: gone from lists and from the undecodable set alike.
+        storage.delete(&k("a"), None).await.expect("delete");
+        let deleted = storage.current_revision().await.expect("revision");
+        cacher.list(ListRequest { resource_version: ResourceVersion::NotOlderThan(deleted), ..ListRequest::default() }).await.expect("caught up");
+        assert_eq!(names(&cacher.list(ListRequest::default()).await), ["bad", "c"]);
+        // Counted: the first list, the broken update, and the delete's previous state.
+        assert_eq!(cacher.stats().decode_errors, 3);
+    }
+
     #[tokio::test]
     async fn passthrough_list_watch_semantics() {
         let storage = MemoryStorage::new();

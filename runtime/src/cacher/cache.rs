@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{broadcast, watch};
 
-use super::object::{CachedObject, ObjectCodec};
+use super::object::{CachedObject, DecodeError, ObjectCodec};
 use super::options::CacherOptions;
 use super::watch_cache::{ChangeKind, Evictions, RingLimits, WatchCache, WatchCacheEvent};
 use super::watcher::{error_stream, Bookmarks, CacheWatcher, Pending, Source};
@@ -20,9 +20,16 @@ use super::{
 };
 use crate::storage::{Event, EventKind, KeyValue, ListOptions, Revision, Storage, StorageError, WatchItem};
 
-/// A storage event decoded for the cache: its revision, and the change to apply (None: nothing but
-/// the revision).
-type Prepared = (Revision, Option<(ChangeKind, Arc<CachedObject>)>);
+/// A storage event decoded for the cache: its revision, the change to apply (None: nothing but
+/// the revision), and what it says of its key's decodability ([`Mark`]).
+type Prepared = (Revision, Option<(ChangeKind, Arc<CachedObject>)>, Mark);
+
+/// A key whose stored value could not be decoded (with the error), or a key deleted (whatever it
+/// held is gone); None for a decodable put (applying it clears the key).
+type Mark = Option<(Arc<str>, Option<String>)>;
+
+/// Keys of a list that could not be decoded, with the errors.
+type Undecodable = BTreeMap<Arc<str>, String>;
 
 /// Upper bound of the reflector's retry delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -133,8 +140,9 @@ impl Shared {
     }
 
     /// Lists the whole prefix from storage, page by page at one revision.
-    async fn list_all(&self) -> Result<(BTreeMap<Arc<str>, Arc<CachedObject>>, Revision), StorageError> {
+    async fn list_all(&self) -> Result<(BTreeMap<Arc<str>, Arc<CachedObject>>, Undecodable, Revision), StorageError> {
         let mut store = BTreeMap::new();
+        let mut undecodable = Undecodable::new();
         let mut opts = ListOptions { revision: None, limit: Some(self.opts.list_page_size.max(1)), start_after: None };
         loop {
             let page = self.storage.list(&self.prefix, opts.clone()).await?;
@@ -144,7 +152,10 @@ impl Shared {
                     Ok(object) => {
                         store.insert(object.key.clone(), object);
                     }
-                    Err(e) => self.note_decode_error(&kv.key, e),
+                    Err(e) => {
+                        undecodable.insert(Arc::from(kv.key.as_str()), decode_message(&e));
+                        self.note_decode_error(&kv.key, e);
+                    }
                 }
             }
             match last {
@@ -152,16 +163,16 @@ impl Shared {
                     opts.revision = Some(page.revision);
                     opts.start_after = Some(last);
                 }
-                _ => return Ok((store, page.revision)),
+                _ => return Ok((store, undecodable, page.revision)),
             }
         }
     }
 
     /// Installs a fresh list; current watchers end (upstream terminates them on re-list).
-    fn replace(&self, store: BTreeMap<Arc<str>, Arc<CachedObject>>, revision: Revision) {
+    fn replace(&self, store: BTreeMap<Arc<str>, Arc<CachedObject>>, undecodable: Undecodable, revision: Revision) {
         let mut state = self.write();
         let first = state.generation == 0;
-        state.replace(store, revision);
+        state.replace(store, undecodable, revision);
         if !first {
             let _ = self.fanout.send(Fanout::Reset);
         }
@@ -186,12 +197,14 @@ impl Shared {
     /// Decodes one storage event (outside the lock). None: nothing to apply but its revision.
     fn prepare(&self, event: Event) -> Prepared {
         let revision = event.kv.mod_revision;
+        let mut mark: Mark = None;
         let change = match event.kind {
             EventKind::Created | EventKind::Updated => match self.codec.decode(&event.kv) {
                 Ok(decoded) => {
                     Some((ChangeKind::Put, Arc::new(CachedObject::new(event.kv.key.as_str(), revision, decoded))))
                 }
                 Err(e) => {
+                    mark = Some((Arc::from(event.kv.key.as_str()), Some(e.0.clone())));
                     self.note_decode_error(&event.kv.key, e);
                     // The stored object changed but cannot be decoded: serving the previous version
                     // from the cache would be silently stale, so it leaves the cache (watchers see it
@@ -200,6 +213,7 @@ impl Shared {
                 }
             },
             EventKind::Deleted => {
+                mark = Some((Arc::from(event.kv.key.as_str()), None));
                 // The deleted state, carrying the delete's revision: from etcd's prev_kv when the
                 // backend gives it, else from the cache's own copy.
                 let deleted = match event.prev {
@@ -217,7 +231,7 @@ impl Shared {
                                 current.fields.clone(),
                             )
                         }),
-                        None => return (revision, None),
+                        None => return (revision, None, mark),
                     },
                 };
                 match deleted {
@@ -230,7 +244,7 @@ impl Shared {
                 }
             }
         };
-        (revision, change)
+        (revision, change, mark)
     }
 
     /// Applies a batch of storage items under one lock and broadcasts the resulting events.
@@ -238,7 +252,8 @@ impl Shared {
         let now = Instant::now();
         let mut evictions = Evictions::default();
         let mut state = self.write();
-        for (revision, change) in batch {
+        for (revision, change, mark) in batch {
+            let fresh = revision > state.revision && state.revision > 0;
             match change {
                 Some((kind, object)) => {
                     if let Some(event) = state.apply(kind, object, now, &mut evictions) {
@@ -248,6 +263,15 @@ impl Shared {
                 None => {
                     state.advance(revision);
                 }
+            }
+            match mark {
+                Some((key, Some(error))) if fresh => {
+                    state.undecodable.insert(key, error);
+                }
+                Some((key, None)) if fresh => {
+                    state.undecodable.remove(&key);
+                }
+                _ => {}
             }
         }
         // Still under the lock: a watcher that received an event sees the cache at its revision.
@@ -501,6 +525,19 @@ impl Cacher {
         ListResponse { items, revision, continue_from, remaining }
     }
 
+    /// A list read as storage would read it fails on a stored object that cannot be decoded within
+    /// the keys it covers (up to its page's last key), as upstream's list from etcd does, rather than
+    /// leave the object out. Lists any state may serve (`resourceVersion=0`) leave it out, as
+    /// upstream's watch cache does.
+    fn decodable(&self, request: &ListRequest, after: Option<&str>, response: ListResponse) -> Result<ListResponse, CacherError> {
+        let state = self.shared.read();
+        let Some((key, error)) = state.first_undecodable(&request.keys, after) else { return Ok(response) };
+        if response.continue_from.as_ref().is_some_and(|c| key > c.after_key.as_str()) {
+            return Ok(response);
+        }
+        Err(CacherError::Decode { key: key.to_string(), source: DecodeError(error.to_string()) })
+    }
+
     /// Serves a list from storage at `revision` (None: current), reusing cached objects of the same
     /// revision.
     async fn list_from_storage(
@@ -525,6 +562,14 @@ impl Cacher {
 impl Drop for Cacher {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The decoder's own words for a failed decode.
+fn decode_message(e: &CacherError) -> String {
+    match e {
+        CacherError::Decode { source, .. } => source.0.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -633,7 +678,7 @@ impl ListWatch for Cacher {
             if self.shared.revision() == revision {
                 let response = self.list_cached(&request, Some(&cont.after_key));
                 if response.revision == revision {
-                    return Ok(response);
+                    return self.decodable(&request, Some(&cont.after_key), response);
                 }
             }
             return self.list_from_storage(&request, Some(revision), Some(&cont.after_key)).await;
@@ -648,7 +693,7 @@ impl ListWatch for Cacher {
                 // Consistent read from cache (KEP-2340): wait for storage's current revision.
                 let current = self.shared.storage.current_revision().await?;
                 match self.shared.wait_fresh(current, self.shared.opts.freshness_timeout).await {
-                    Ok(_) => Ok(self.list_cached(&request, None)),
+                    Ok(_) => self.decodable(&request, None, self.list_cached(&request, None)),
                     // Upstream falls back to storage when the cache does not catch up in time.
                     Err(CacherError::TooLargeResourceVersion { .. }) => {
                         self.list_from_storage(&request, None, None).await
@@ -669,7 +714,7 @@ impl ListWatch for Cacher {
                 if self.shared.revision() == rv {
                     let response = self.list_cached(&request, None);
                     if response.revision == rv {
-                        return Ok(response);
+                        return self.decodable(&request, None, response);
                     }
                 }
                 self.list_from_storage(&request, Some(rv), None).await
@@ -794,8 +839,8 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|s| *s) => return,
         };
         match listed {
-            Ok((store, revision)) => {
-                shared.replace(store, revision);
+            Ok((store, undecodable, revision)) => {
+                shared.replace(store, undecodable, revision);
                 backoff = initial_backoff;
             }
             Err(e) => {

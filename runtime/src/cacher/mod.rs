@@ -356,9 +356,9 @@ impl CacherError {
             CacherError::Storage(StorageError::TooLarge { .. }) => {
                 Status::failure(413, "RequestEntityTooLarge", self.to_string())
             }
-            CacherError::Decode { .. } | CacherError::Storage(StorageError::Encoding(_)) => {
-                Status::failure(500, "InternalError", self.to_string())
-            }
+            // Upstream passes the decoder's error on as is: a 500 with its text and no reason.
+            CacherError::Decode { source, .. } => Status::failure(500, "", source.0.clone()),
+            CacherError::Storage(StorageError::Encoding(_)) => Status::failure(500, "InternalError", self.to_string()),
         }
     }
 }

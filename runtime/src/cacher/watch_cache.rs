@@ -127,6 +127,9 @@ const MIN_SLOTS: usize = 256;
 pub(crate) struct WatchCache {
     /// Current objects by key.
     pub(crate) store: BTreeMap<Arc<str>, Arc<CachedObject>>,
+    /// Keys whose current stored value cannot be decoded, with the decoder's error: they are not
+    /// in `store`, and a consistent list over them fails rather than leave them out.
+    pub(crate) undecodable: BTreeMap<Arc<str>, String>,
     /// The most recent events, oldest first.
     ring: VecDeque<Arc<WatchCacheEvent>>,
     limits: RingLimits,
@@ -148,6 +151,7 @@ impl WatchCache {
     pub(crate) fn new(limits: RingLimits) -> WatchCache {
         WatchCache {
             store: BTreeMap::new(),
+            undecodable: BTreeMap::new(),
             ring: VecDeque::new(),
             limits: RingLimits { max_events: limits.max_events.max(1), ..limits },
             ring_bytes: 0,
@@ -159,9 +163,16 @@ impl WatchCache {
         }
     }
 
-    /// Replaces everything with a fresh list at `revision` and empties the ring.
-    pub(crate) fn replace(&mut self, store: BTreeMap<Arc<str>, Arc<CachedObject>>, revision: Revision) {
+    /// Replaces everything with a fresh list at `revision` (and the keys it could not decode) and
+    /// empties the ring.
+    pub(crate) fn replace(
+        &mut self,
+        store: BTreeMap<Arc<str>, Arc<CachedObject>>,
+        undecodable: BTreeMap<Arc<str>, String>,
+        revision: Revision,
+    ) {
         self.store = store;
+        self.undecodable = undecodable;
         self.ring = VecDeque::new();
         self.ring_bytes = 0;
         self.list_revision = revision;
@@ -184,6 +195,7 @@ impl WatchCache {
         if object.revision <= self.revision {
             return None;
         }
+        self.undecodable.remove(&object.key);
         let prev = match kind {
             ChangeKind::Put => self.store.insert(object.key.clone(), object.clone()),
             ChangeKind::Delete => self.store.remove(&object.key),
@@ -326,6 +338,30 @@ impl WatchCache {
         }
     }
 
+    /// The first key of `keys` after `after` whose stored value cannot be decoded, with the error.
+    pub(crate) fn first_undecodable<'a>(&'a self, keys: &'a Keys, after: Option<&'a str>) -> Option<(&'a str, &'a str)> {
+        let prefix = match keys {
+            Keys::Key(key) => {
+                return self
+                    .undecodable
+                    .get_key_value(key.as_str())
+                    .filter(|_| after.is_none_or(|a| key.as_str() > a))
+                    .map(|(k, e)| (&**k, e.as_str()))
+            }
+            Keys::Prefix(p) => p.as_str(),
+            Keys::All => "",
+        };
+        let lower = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        self.undecodable
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, e)| (&**k, e.as_str()))
+            .next()
+    }
+
     pub(crate) fn ring_len(&self) -> usize {
         self.ring.len()
     }
@@ -377,7 +413,7 @@ mod tests {
     #[test]
     fn ring_evicts_and_expires() {
         let mut wc = WatchCache::new(limits(3));
-        wc.replace(BTreeMap::new(), 10);
+        wc.replace(BTreeMap::new(), BTreeMap::new(), 10);
         assert_eq!(wc.oldest_resumable(), 10);
         assert!(wc.check_resumable(9).is_err());
         let now = Instant::now();
@@ -403,7 +439,7 @@ mod tests {
     fn ring_keeps_what_only_it_holds_within_its_byte_budget() {
         const MB: usize = 1 << 20;
         let mut wc = WatchCache::new(RingLimits { max_bytes: 3 * MB + MB / 2, ..limits(10_000) });
-        wc.replace(BTreeMap::new(), 1);
+        wc.replace(BTreeMap::new(), BTreeMap::new(), 1);
         let now = Instant::now();
         // Creations cost the ring nothing beyond the event: the objects are the current state's.
         for rev in 2..12 {
@@ -439,7 +475,7 @@ mod tests {
     #[test]
     fn ring_drops_old_events_beyond_its_floor_and_shrinks() {
         let mut wc = WatchCache::new(RingLimits { min_events: 2, ..limits(10_000) });
-        wc.replace(BTreeMap::new(), 1);
+        wc.replace(BTreeMap::new(), BTreeMap::new(), 1);
         let start = Instant::now();
         for rev in 2..1002 {
             put(&mut wc, sized("/r/k", rev, 100), start);
@@ -477,7 +513,7 @@ mod tests {
             let o = obj(key, 2);
             store.insert(o.key.clone(), o);
         }
-        wc.replace(store, 5);
+        wc.replace(store, BTreeMap::new(), 5);
         let keys = |k: &Keys, after: Option<&str>| wc.range(k, after).map(|o| o.key.to_string()).collect::<Vec<_>>();
         assert_eq!(keys(&Keys::All, None).len(), 4);
         assert_eq!(keys(&Keys::Prefix("/r/a/".into()), None), vec!["/r/a/1", "/r/a/2"]);
