@@ -390,6 +390,16 @@ fn fuzz_json_patch() {
     );
 }
 
+/// Whether `v` holds a null anywhere inside an array.
+fn null_in_array(v: &Value, in_array: bool) -> bool {
+    match v {
+        Value::Null => in_array,
+        Value::Array(items) => items.iter().any(|i| null_in_array(i, true)),
+        Value::Object(m) => m.values().any(|i| null_in_array(i, in_array)),
+        _ => false,
+    }
+}
+
 #[test]
 fn fuzz_merge_patch() {
     fuzz(
@@ -409,8 +419,12 @@ fn fuzz_merge_patch() {
             if doc.is_object() && modified.is_object() {
                 prop_assert_eq!(&out, &modified, "patch {}", patch);
             }
-            // Any patch applies without panicking, and applying it twice changes nothing more.
-            if validate_merge_patch(&random).is_ok() {
+            // Any patch applies without panicking, and applying it twice changes nothing more —
+            // except a patch with a null inside an array: upstream (evanphx/json-patch) keeps such
+            // nulls when the array replaces an object and prunes them when it replaces anything
+            // else, so its second application differs from the first (checked on v1.36.2:
+            // `{"spec":[{"a":null,"b":1}]}` onto `spec: {}` gives `[{"a":null,"b":1}]`, then `[{"b":1}]`).
+            if validate_merge_patch(&random).is_ok() && !null_in_array(&random, false) {
                 let once = merge_patch(&doc, &random);
                 prop_assert_eq!(merge_patch(&once, &random), once);
             }
