@@ -31,6 +31,9 @@ type Mark = Option<(Arc<str>, Option<String>)>;
 /// Keys of a list that could not be decoded, with the errors.
 type Undecodable = BTreeMap<Arc<str>, String>;
 
+/// One key that could not be decoded, with the error.
+type BadKey = (String, String);
+
 /// Upper bound of the reflector's retry delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a watch waits for the cache's first list before failing with 503.
@@ -488,20 +491,21 @@ impl Cacher {
     }
 
     /// Serves a list from the cache's current state.
-    fn list_cached(&self, request: &ListRequest, after: Option<&str>) -> ListResponse {
+    fn list_cached(&self, request: &ListRequest, after: Option<&str>) -> (ListResponse, Option<BadKey>) {
         let limit = request.limit.filter(|&l| l > 0);
-        let (candidates, revision, remaining) = {
+        let (candidates, revision, remaining, undecodable) = {
             let state = self.shared.read();
+            let undecodable = state.first_undecodable(&request.keys, after).map(|(k, e)| (k.to_string(), e.to_string()));
             let mut range = state.range(&request.keys, after);
             match limit {
                 // No selector: take the page and count the rest under the lock (pointer walks only).
                 Some(limit) if request.filter.is_everything() => {
                     let page: Vec<_> = range.by_ref().take(limit).cloned().collect();
                     let rest = range.count() as u64;
-                    (page, state.revision, Some(rest))
+                    (page, state.revision, Some(rest), undecodable)
                 }
                 // A selector runs outside the lock, on a copy of the range's pointers.
-                _ => (range.cloned().collect::<Vec<_>>(), state.revision, None),
+                _ => (range.cloned().collect::<Vec<_>>(), state.revision, None, undecodable),
             }
         };
         let mut items = Vec::new();
@@ -522,20 +526,19 @@ impl Cacher {
             _ => None,
         };
         let remaining = if more { remaining } else { None };
-        ListResponse { items, revision, continue_from, remaining }
+        (ListResponse { items, revision, continue_from, remaining }, undecodable)
     }
 
     /// A list read as storage would read it fails on a stored object that cannot be decoded within
     /// the keys it covers (up to its page's last key), as upstream's list from etcd does, rather than
     /// leave the object out. Lists any state may serve (`resourceVersion=0`) leave it out, as
     /// upstream's watch cache does.
-    fn decodable(&self, request: &ListRequest, after: Option<&str>, response: ListResponse) -> Result<ListResponse, CacherError> {
-        let state = self.shared.read();
-        let Some((key, error)) = state.first_undecodable(&request.keys, after) else { return Ok(response) };
-        if response.continue_from.as_ref().is_some_and(|c| key > c.after_key.as_str()) {
-            return Ok(response);
+    fn decodable((response, undecodable): (ListResponse, Option<BadKey>)) -> Result<ListResponse, CacherError> {
+        match undecodable {
+            Some((key, _)) if response.continue_from.as_ref().is_some_and(|c| key > c.after_key) => Ok(response),
+            Some((key, error)) => Err(CacherError::Decode { key, source: DecodeError(error) }),
+            None => Ok(response),
         }
-        Err(CacherError::Decode { key: key.to_string(), source: DecodeError(error.to_string()) })
     }
 
     /// Serves a list from storage at `revision` (None: current), reusing cached objects of the same
@@ -676,9 +679,9 @@ impl ListWatch for Cacher {
             let revision = check_revision(cont.revision)?;
             // The page can come from the cache only while it is still at the list's revision.
             if self.shared.revision() == revision {
-                let response = self.list_cached(&request, Some(&cont.after_key));
-                if response.revision == revision {
-                    return self.decodable(&request, Some(&cont.after_key), response);
+                let listed = self.list_cached(&request, Some(&cont.after_key));
+                if listed.0.revision == revision {
+                    return Self::decodable(listed);
                 }
             }
             return self.list_from_storage(&request, Some(revision), Some(&cont.after_key)).await;
@@ -693,7 +696,7 @@ impl ListWatch for Cacher {
                 // Consistent read from cache (KEP-2340): wait for storage's current revision.
                 let current = self.shared.storage.current_revision().await?;
                 match self.shared.wait_fresh(current, self.shared.opts.freshness_timeout).await {
-                    Ok(_) => self.decodable(&request, None, self.list_cached(&request, None)),
+                    Ok(_) => Self::decodable(self.list_cached(&request, None)),
                     // Upstream falls back to storage when the cache does not catch up in time.
                     Err(CacherError::TooLargeResourceVersion { .. }) => {
                         self.list_from_storage(&request, None, None).await
@@ -707,14 +710,14 @@ impl ListWatch for Cacher {
                     return self.list_from_storage(&request, None, None).await;
                 }
                 self.shared.wait_fresh(rv, self.shared.opts.freshness_timeout).await?;
-                Ok(self.list_cached(&request, None))
+                Ok(self.list_cached(&request, None).0)
             }
             ResourceVersion::Exact(rv) => {
                 let rv = check_revision(rv)?;
                 if self.shared.revision() == rv {
-                    let response = self.list_cached(&request, None);
-                    if response.revision == rv {
-                        return self.decodable(&request, None, response);
+                    let listed = self.list_cached(&request, None);
+                    if listed.0.revision == rv {
+                        return Self::decodable(listed);
                     }
                 }
                 self.list_from_storage(&request, Some(rv), None).await
