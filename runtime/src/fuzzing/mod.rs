@@ -7,12 +7,13 @@
 //! The environment steers a run:
 //! - `KAPI_FUZZ_SECONDS`: the time each target runs (default [`DEFAULT_SECONDS`]);
 //! - `KAPI_FUZZ_SEED`: the seed (default: from the clock; every run prints the one it used, and a
-//!   failure names it, so `KAPI_FUZZ_SEED=<seed>` replays the same inputs).
+//!   failure names it, so `KAPI_FUZZ_SEED=<seed>` replays the same inputs). `cargo xtask test`
+//!   sets a fixed one, so the suite passes or fails by the code alone; `cargo xtask fuzz` explores.
 //!
 //! A failing input is shrunk (JSON values lose keys and items, strings characters, bytes runs)
 //! before it is reported. A stack overflow cannot be caught: it aborts the test binary, which fails
-//! the run all the same (the targets run on the default 2 MiB test thread stack, the size of the
-//! server's tokio worker stacks).
+//! the run all the same (the targets run on the default 2 MiB test thread stack, far below the
+//! server's threads' [`crate::apimachinery::json::STACK_SIZE`]).
 
 pub mod generate;
 #[cfg(test)]

@@ -155,16 +155,23 @@ fn fuzz_quantity() {
             let Ok(q) = Quantity::parse(&s) else {
                 return Ok(());
             };
-            // What a quantity serializes to parses back to itself (upstream's round trip).
+            // What a quantity serializes to parses back to the same value, and from the second
+            // round on the text is a fixed point. (Not from the first: a binary-suffixed value
+            // that is no whole multiple of its unit, `78.125Ki`, is written `80000`, which reads
+            // back as a decimal quantity, `80k` — what v1.36.2 serves after its storage round trip.)
             let again = Quantity::parse(q.as_str());
             prop_assert_eq!(
-                again.as_ref().ok(),
-                Some(&q),
+                again.as_ref().ok().map(|a| a.value().cmp_value(&q.value())),
+                Some(std::cmp::Ordering::Equal),
                 "{:?} serialized as {:?}: {:?}",
                 s,
                 q.as_str(),
                 again
             );
+            if let Ok(again) = again {
+                let third = Quantity::parse(again.as_str());
+                prop_assert_eq!(third.as_ref().ok(), Some(&again), "{:?} then {:?}: {:?}", q.as_str(), again.as_str(), third);
+            }
             let v = QuantityValue::parse(s.trim());
             if let Ok(v) = v {
                 let c = v.canonical();
@@ -176,12 +183,16 @@ fn fuzz_quantity() {
                     s,
                     c
                 );
-                prop_assert_eq!(
-                    back.map(|b| b.canonical()).ok(),
-                    Some(c.clone()),
-                    "{:?}: canonical form is not stable",
-                    s
-                );
+                // Stable from the second round (see above).
+                if let Ok(c2) = back.map(|b| b.canonical()) {
+                    prop_assert_eq!(
+                        QuantityValue::parse(&c2).map(|b| b.canonical()).ok(),
+                        Some(c2.clone()),
+                        "{:?}: canonical form {:?} is not stable",
+                        s,
+                        c2
+                    );
+                }
                 let _ = (
                     v.value(),
                     v.milli_value(),
