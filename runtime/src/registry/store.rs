@@ -240,7 +240,7 @@ impl Store {
             .await
             .map_err(|e| ApiError::storage(self.target(name), e))?
             .ok_or_else(|| ApiError::NotFound(self.target(name)))?;
-        let mut value: Value = crate::apimachinery::json::from_slice(&kv.value)
+        let mut value: Value = heavy::off_the_workers(kv.value.len(), || crate::apimachinery::json::from_slice(&kv.value))
             .map_err(|e| ApiError::Internal(format!("stored object {key} cannot be decoded: {e}")))?;
         set_resource_version(&mut value, kv.mod_revision);
         Ok((value, kv))
