@@ -147,6 +147,26 @@ pub(crate) struct WatchCache {
     pub(crate) generation: u64,
 }
 
+/// The entries of `map` under `keys` (one key, a prefix, or all), in key order, starting after
+/// `after` (exclusive).
+fn in_keys<'a, V>(
+    map: &'a BTreeMap<Arc<str>, V>,
+    keys: &'a Keys,
+    after: Option<&'a str>,
+) -> impl Iterator<Item = (&'a Arc<str>, &'a V)> + 'a {
+    let (prefix, exact) = match keys {
+        Keys::Key(key) => (key.as_str(), true),
+        Keys::Prefix(p) => (p.as_str(), false),
+        Keys::All => ("", false),
+    };
+    let lower = match after {
+        Some(a) if a >= prefix => Bound::Excluded(a),
+        _ => Bound::Included(prefix),
+    };
+    map.range::<str, _>((lower, Bound::Unbounded))
+        .take_while(move |(k, _)| if exact { &***k == prefix } else { k.starts_with(prefix) })
+}
+
 impl WatchCache {
     pub(crate) fn new(limits: RingLimits) -> WatchCache {
         WatchCache {
@@ -314,52 +334,12 @@ impl WatchCache {
         keys: &'a Keys,
         after: Option<&'a str>,
     ) -> Box<dyn Iterator<Item = &'a Arc<CachedObject>> + 'a> {
-        match keys {
-            Keys::Key(key) => {
-                let found = self.store.get(key.as_str()).filter(|_| after.is_none_or(|a| key.as_str() > a));
-                Box::new(found.into_iter())
-            }
-            Keys::All | Keys::Prefix(_) => {
-                let prefix = match keys {
-                    Keys::Prefix(p) => p.as_str(),
-                    _ => "",
-                };
-                let lower = match after {
-                    Some(a) if a >= prefix => Bound::Excluded(a),
-                    _ => Bound::Included(prefix),
-                };
-                Box::new(
-                    self.store
-                        .range::<str, _>((lower, Bound::Unbounded))
-                        .take_while(move |(k, _)| k.starts_with(prefix))
-                        .map(|(_, v)| v),
-                )
-            }
-        }
+        Box::new(in_keys(&self.store, keys, after).map(|(_, v)| v))
     }
 
     /// The first key of `keys` after `after` whose stored value cannot be decoded, with the error.
     pub(crate) fn first_undecodable<'a>(&'a self, keys: &'a Keys, after: Option<&'a str>) -> Option<(&'a str, &'a str)> {
-        let prefix = match keys {
-            Keys::Key(key) => {
-                return self
-                    .undecodable
-                    .get_key_value(key.as_str())
-                    .filter(|_| after.is_none_or(|a| key.as_str() > a))
-                    .map(|(k, e)| (&**k, e.as_str()))
-            }
-            Keys::Prefix(p) => p.as_str(),
-            Keys::All => "",
-        };
-        let lower = match after {
-            Some(a) if a >= prefix => Bound::Excluded(a),
-            _ => Bound::Included(prefix),
-        };
-        self.undecodable
-            .range::<str, _>((lower, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, e)| (&**k, e.as_str()))
-            .next()
+        in_keys(&self.undecodable, keys, after).next().map(|(k, e)| (&**k, e.as_str()))
     }
 
     pub(crate) fn ring_len(&self) -> usize {

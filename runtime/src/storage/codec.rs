@@ -79,11 +79,15 @@ impl ObjectCodec {
 
     /// An object (as the registry holds it) → stored bytes: encoded once, straight from the value.
     pub fn encode_value(&self, object: &Value) -> Result<Bytes, StorageError> {
-        heavy::off_the_workers_for(object, || match self.media {
+        heavy::off_the_workers_for(object, || self.encode_value_here(object))
+    }
+
+    fn encode_value_here(&self, object: &Value) -> Result<Bytes, StorageError> {
+        match self.media {
             MediaType::Json => serde_json::to_vec(object).map(Bytes::from).map_err(encode_error),
             MediaType::Yaml => serde_yaml::to_string(object).map(Bytes::from).map_err(encode_error),
             MediaType::Protobuf => proto::encode_object(self.schema, object).map(Bytes::from).map_err(encode_error),
-        })
+        }
     }
 
     /// Stored bytes (any format) → the object, without a JSON round trip for protobuf and YAML.
@@ -108,7 +112,7 @@ impl ObjectCodec {
         }
         heavy::off_the_workers(json.len(), || {
             let value: Value = crate::apimachinery::json::from_slice(&json).map_err(encode_error)?;
-            self.encode_value(&value)
+            self.encode_value_here(&value)
         })
     }
 
