@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod generate;
 pub mod model;
 pub mod schema;
 pub mod source;

@@ -59,8 +59,103 @@ fn main() {{
         ),
     )
     .expect("write case");
+    let (added_field, stale) = field_addition_cases(tmp.path(), &schemas, &generated);
     let t = trybuild::TestCases::new();
     t.pass(&case);
+    t.pass(&added_field);
+    t.compile_fail(&stale);
     t.pass("ui/pass/*.rs");
     t.compile_fail("ui/fail/*.rs");
+}
+
+/// A field added to a kind with a protobuf form, without `x-kapi-proto`: `generate` numbers it in the
+/// `.proto` and the build takes that number, so objects written before the edit still decode and the
+/// kind keeps its protobuf form (once, a field without a number turned the kind JSON-only and old
+/// objects unreadable). And a build whose generated files were not regenerated fails, naming them.
+fn field_addition_cases(tmp: &Path, schemas: &Path, generated: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    // The workspace's target dir, so the paths in the expected compiler output read `$WORKSPACE/...`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root");
+    let work = root.join("target/tmp/kfa");
+    let _ = std::fs::remove_dir_all(&work);
+    let (old, new) = (work.join("old"), work.join("new"));
+    let (old_gen, new_gen) = (work.join("old-gen"), work.join("new-gen"));
+    copy_dir(schemas, &old);
+    copy_dir(generated, &old_gen);
+    copy_dir(schemas, &new);
+    copy_dir(generated, &new_gen);
+    let file = new.join("example.com/widgets.yaml");
+    let text = std::fs::read_to_string(&file).expect("scaffold");
+    let anchor = "                maxLength: 256\n";
+    assert!(text.contains(anchor), "the scaffold changed: {text}");
+    let text = text.replacen("              message:\n", "              note:\n                type: string\n              message:\n", 1);
+    std::fs::write(&file, text).expect("edit schema");
+    let s = |p: &Path| p.to_string_lossy().to_string();
+    xtask(&["generate", "--schemas", &s(&new), "--out", &s(&new_gen)]);
+    let proto = std::fs::read_to_string(new_gen.join("proto/com/example/v1/generated.proto")).expect("proto");
+    assert!(proto.contains("optional string note = 3;"), "the new field gets the next number:\n{proto}");
+    assert!(proto.contains("optional string message = 2;") && proto.contains("optional int32 replicas = 1;"), "{proto}");
+
+    let _ = tmp;
+    let added = work.join("added_field.rs");
+    std::fs::write(
+        &added,
+        format!(
+            r#"mod old {{ kapi_macros::include_schemas!("{old}", generated = "{old_gen}"); }}
+mod new {{ kapi_macros::include_schemas!("{new}", generated = "{new_gen}"); }}
+use kapi_runtime::__private::serde_json::json;
+use kapi_runtime::apimachinery::proto::{{decode_object, encode_object}};
+use kapi_runtime::apimachinery::Resource;
+fn main() {{
+    let (old, new) = (<old::example_com::v1::Widget as Resource>::INFO, <new::example_com::v1::Widget as Resource>::INFO);
+    let before = json!({{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {{"name": "w", "namespace": "default"}}, "spec": {{"replicas": 2, "message": "hi"}}}});
+    let stored = encode_object(old.schema, &before).expect("the old kind has a protobuf form");
+    assert_eq!(decode_object(new.schema, &stored).expect("an old object decodes after the edit"), before);
+    let after = json!({{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {{"name": "w", "namespace": "default"}}, "spec": {{"replicas": 2, "message": "hi", "note": "new"}}}});
+    let stored = encode_object(new.schema, &after).expect("the edited kind keeps its protobuf form");
+    assert_eq!(decode_object(new.schema, &stored).expect("decodes"), after);
+    assert_eq!(decode_object(old.schema, &stored).expect("an old binary skips the new field"), before);
+}}
+"#,
+            old = s(&old),
+            old_gen = s(&old_gen),
+            new = s(&new),
+            new_gen = s(&new_gen)
+        ),
+    )
+    .expect("write case");
+
+    // The edited schemas against the generated files of before the edit: `generate` was skipped.
+    let stale = work.join("stale_generated.rs");
+    let literal = r#""${KAPI_WORKSPACE_DIR}/target/tmp/kfa/new""#;
+    let call = format!("kapi_macros::include_schemas!(\n    {literal},\n    generated = \"${{KAPI_WORKSPACE_DIR}}/target/tmp/kfa/old-gen\"\n);\n");
+    std::fs::write(&stale, format!("{call}fn main() {{}}\n")).expect("write case");
+    let w = "$WORKSPACE/target/tmp/kfa";
+    let stderr = format!(
+        "error: the files under {w}/old-gen/ are out of date with the schemas under {w}/new/:
+         stale: {w}/old-gen/openapi/v2.json
+         stale: {w}/old-gen/openapi/v3/apis__example.com__v1.json
+         stale: {w}/old-gen/proto/com/example/v1/generated.proto
+         help: run `cargo xtask generate` (and commit the result)
+ --> {path}:2:5
+  |
+2 |     {literal},
+  |     {carets}
+",
+        path = stale.display(),
+        carets = "^".repeat(literal.len()),
+    );
+    std::fs::write(stale.with_extension("stderr"), stderr).expect("write expected output");
+    (added, stale)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
 }

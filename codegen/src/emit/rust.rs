@@ -47,7 +47,8 @@ pub fn emit(model: &Model) -> TokenStream {
         }
     });
     let kind_refs = model.kinds.iter().map(|k| {
-        let path = module_path(&k.module);
+        let (g, v) = (ident(&k.module.group), ident(&k.module.version));
+        let path = quote!(#g::#v);
         let info = format_ident!("{}_INFO", screaming(&k.kind));
         quote!(&#path::#info)
     });
@@ -69,10 +70,12 @@ fn ident(s: &str) -> Ident {
     Ident::new(&s, Span::call_site())
 }
 
+/// The path of a group-version module from inside another one (relative, so `include_schemas!`
+/// may be called inside a module).
 fn module_path(m: &Module) -> TokenStream {
     let g = ident(&m.group);
     let v = ident(&m.version);
-    quote!(crate::#g::#v)
+    quote!(super::super::#g::#v)
 }
 
 /// `PodSpec` → `POD_SPEC`.
@@ -318,7 +321,7 @@ fn object_schema(model: &Model, t: &NamedType) -> TokenStream {
     let required = obj.required.iter();
     let name = &t.name;
     let preserve = t.schema.preserve_unknown_fields;
-    let protobuf = has_protobuf(obj);
+    let protobuf = t.protobuf && has_protobuf(obj);
     let embedded = obj.proto_embedded.iter().map(|e| {
         let number = e.number;
         let props = e.properties.iter();
@@ -337,9 +340,11 @@ fn object_schema(model: &Model, t: &NamedType) -> TokenStream {
     }
 }
 
-/// Whether an object type has a protobuf message the codec can write: every property but
-/// `apiVersion`/`kind` (Go's inline TypeMeta, carried by the envelope) has an `x-kapi-proto` number.
-/// Built-in kinds do; custom resources have none (upstream serves them as JSON only).
+/// Whether an object type (of a version with a protobuf form, [`crate::model::Kind::protobuf`]) has a
+/// protobuf message the codec can write: every property but `apiVersion`/`kind` (Go's inline TypeMeta,
+/// carried by the envelope) has a field number (`x-kapi-proto`, or the one the build took from the
+/// `.proto` files, [`crate::generate::number_fields`]). Custom resources have no protobuf form
+/// (upstream serves them as JSON only).
 fn has_protobuf(obj: &crate::model::Object) -> bool {
     !obj.properties.is_empty() && obj.properties.iter().all(|(k, s)| s.proto.is_some() || k == "apiVersion" || k == "kind")
 }

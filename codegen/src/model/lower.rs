@@ -210,6 +210,19 @@ struct Ctx<'a> {
     module: Module,
     def_prefix: String,
     proto_package: String,
+    /// The version has a protobuf form (`x-kapi-proto-package`, or an `x-kapi-proto` number in its tree).
+    protobuf: bool,
+}
+
+/// Whether any node of a schema tree carries `x-kapi-proto`.
+fn has_proto_number(node: &JsonSchemaProps) -> bool {
+    node.x_kapi_proto.is_some()
+        || node.properties.values().any(has_proto_number)
+        || node.items.as_deref().is_some_and(has_proto_number)
+        || match node.additional_properties.as_deref() {
+            Some(crate::schema::AdditionalProperties::Schema(s)) => has_proto_number(s),
+            _ => false,
+        }
 }
 
 impl Lowerer {
@@ -299,8 +312,9 @@ impl Lowerer {
             };
             let module = Module { group: group_module(group), version: ident(&v.name) };
             let proto_package = v.x_kapi_proto_package.clone().unwrap_or_else(|| default_proto_package(group, &v.name));
-            let ctx = Ctx { doc, module: module.clone(), def_prefix: default_def_prefix(group, &v.name), proto_package: proto_package.clone() };
             let root = &schema.open_api_v3_schema;
+            let protobuf = v.x_kapi_proto_package.is_some() || has_proto_number(root);
+            let ctx = Ctx { doc, module: module.clone(), def_prefix: default_def_prefix(group, &v.name), proto_package: proto_package.clone(), protobuf };
             let root_path = vpath(&["schema", "openAPIV3Schema"]);
             if root.type_.as_deref() != Some("object") {
                 diags.push(doc.locate(&root_path), "the root schema must be `type: object`", Some("write `type: object`".into()));
@@ -411,6 +425,7 @@ impl Lowerer {
                 printer_columns,
                 selectable_fields,
                 proto_package,
+                protobuf,
                 module,
                 source: doc.file.clone(),
             });
@@ -550,6 +565,7 @@ impl Lowerer {
                         schema: type_schema,
                         inline,
                         proto_package: if name.starts_with("io.k8s.api.") { name_proto_package(name) } else { ctx.proto_package.clone() },
+                        protobuf: ctx.protobuf,
                         source: ctx.doc.file.clone(),
                     },
                 );
@@ -595,6 +611,7 @@ impl Lowerer {
                 schema: Schema::default(),
                 inline: false,
                 proto_package: name_proto_package(name),
+                protobuf: true,
                 source: file.to_path_buf(),
             },
         );

@@ -81,6 +81,9 @@ pub struct Kind {
     pub selectable_fields: Vec<String>,
     /// Protobuf package.
     pub proto_package: String,
+    /// Has a protobuf form: the version declares `x-kapi-proto-package` or numbers a field with
+    /// `x-kapi-proto` (built-in kinds). Otherwise JSON only, as upstream serves custom resources.
+    pub protobuf: bool,
     /// Rust module.
     pub module: Module,
     /// The schema file.
@@ -161,6 +164,8 @@ pub struct NamedType {
     pub inline: bool,
     /// Protobuf package of its message.
     pub proto_package: String,
+    /// Has a protobuf message (first defined in a version with a protobuf form; see [`Kind::protobuf`]).
+    pub protobuf: bool,
     /// Where it was first defined.
     pub source: PathBuf,
 }

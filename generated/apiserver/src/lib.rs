@@ -2,7 +2,7 @@
 //! (`core::v1::Pod`, `apps::v1::Deployment`, ...) plus the registry table [`KINDS`] and the OpenAPI
 //! documents [`OPENAPI`]. Only glue lives here.
 
-kapi_macros::include_schemas!("../../schemas");
+kapi_macros::include_schemas!("../../schemas", generated = "..");
 kapi_macros::include_openapi!("../openapi");
 
 /// What the runtime serves: the kinds and their OpenAPI documents.

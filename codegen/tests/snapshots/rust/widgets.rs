@@ -37,13 +37,15 @@ pub mod example_com {
                 default,
                 skip_serializing_if = "::std::option::Option::is_none"
             )]
-            pub spec: ::std::option::Option<crate::example_com::v1::WidgetSpec>,
+            pub spec: ::std::option::Option<super::super::example_com::v1::WidgetSpec>,
             #[serde(
                 rename = "status",
                 default,
                 skip_serializing_if = "::std::option::Option::is_none"
             )]
-            pub status: ::std::option::Option<crate::example_com::v1::WidgetStatus>,
+            pub status: ::std::option::Option<
+                super::super::example_com::v1::WidgetStatus,
+            >,
         }
         ///Schema tree of `com.example.v1.Widget`.
         pub static WIDGET_SCHEMA: ::kapi_runtime::apimachinery::schema::ObjectSchema = ::kapi_runtime::apimachinery::schema::ObjectSchema {
@@ -76,7 +78,7 @@ pub mod example_com {
                     "spec",
                     ::kapi_runtime::apimachinery::schema::Schema {
                         ty: ::kapi_runtime::apimachinery::schema::Type::Object(
-                            &crate::example_com::v1::WIDGET_SPEC_SCHEMA,
+                            &super::super::example_com::v1::WIDGET_SPEC_SCHEMA,
                         ),
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },
@@ -85,7 +87,7 @@ pub mod example_com {
                     "status",
                     ::kapi_runtime::apimachinery::schema::Schema {
                         ty: ::kapi_runtime::apimachinery::schema::Type::Object(
-                            &crate::example_com::v1::WIDGET_STATUS_SCHEMA,
+                            &super::super::example_com::v1::WIDGET_STATUS_SCHEMA,
                         ),
                         ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                     },
@@ -139,7 +141,7 @@ pub mod example_com {
                 skip_serializing_if = "::std::option::Option::is_none"
             )]
             pub parts: ::std::option::Option<
-                ::std::vec::Vec<crate::example_com::v1::WidgetSpecParts>,
+                ::std::vec::Vec<super::super::example_com::v1::WidgetSpecParts>,
             >,
             #[serde(
                 rename = "replicas",
@@ -198,7 +200,7 @@ pub mod example_com {
                         ty: ::kapi_runtime::apimachinery::schema::Type::Array(
                             &::kapi_runtime::apimachinery::schema::Schema {
                                 ty: ::kapi_runtime::apimachinery::schema::Type::Object(
-                                    &crate::example_com::v1::WIDGET_SPEC_PARTS_SCHEMA,
+                                    &super::super::example_com::v1::WIDGET_SPEC_PARTS_SCHEMA,
                                 ),
                                 ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
                             },
@@ -356,12 +358,12 @@ pub mod example_com {
             pub metadata: ::kapi_runtime::apimachinery::ListMeta,
             /// The objects.
             #[serde(rename = "items", default)]
-            pub items: ::std::vec::Vec<crate::example_com::v1::Widget>,
+            pub items: ::std::vec::Vec<super::super::example_com::v1::Widget>,
         }
         /// Root schema of the kind.
         pub static WIDGET_ROOT_SCHEMA: ::kapi_runtime::apimachinery::schema::Schema = ::kapi_runtime::apimachinery::schema::Schema {
             ty: ::kapi_runtime::apimachinery::schema::Type::Object(
-                &crate::example_com::v1::WIDGET_SCHEMA,
+                &super::super::example_com::v1::WIDGET_SCHEMA,
             ),
             ..::kapi_runtime::apimachinery::schema::Schema::DEFAULT
         };
@@ -405,7 +407,8 @@ pub mod example_com {
             proto_package: "com.example.v1",
             verbs: &[],
         };
-        impl ::kapi_runtime::apimachinery::Resource for crate::example_com::v1::Widget {
+        impl ::kapi_runtime::apimachinery::Resource
+        for super::super::example_com::v1::Widget {
             const INFO: &'static ::kapi_runtime::apimachinery::KindInfo = &WIDGET_INFO;
             fn metadata(&self) -> &::kapi_runtime::apimachinery::ObjectMeta {
                 &self.metadata
@@ -418,5 +421,5 @@ pub mod example_com {
 }
 /// Every kind in every version, in (group, version, kind) order: the registry table.
 pub static KINDS: &[&::kapi_runtime::apimachinery::KindInfo] = &[
-    &crate::example_com::v1::WIDGET_INFO,
+    &example_com::v1::WIDGET_INFO,
 ];
