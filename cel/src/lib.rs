@@ -112,11 +112,14 @@ pub struct CompileOptions<'a> {
     pub cardinality: u64,
     /// Whether the node is a resource root (then `self` also has `apiVersion`, `kind`, `metadata`).
     pub resource_root: bool,
+    /// Whether to refuse rules over the static cost limit (CRD creation, build time); a server
+    /// evaluating rules already admitted compiles without it.
+    pub check_cost: bool,
 }
 
 impl Default for CompileOptions<'_> {
     fn default() -> Self {
-        CompileOptions { old_self: None, cardinality: 1, resource_root: false }
+        CompileOptions { old_self: None, cardinality: 1, resource_root: false, check_cost: true }
     }
 }
 
@@ -275,7 +278,7 @@ pub fn compile_all(rule: &Rule<'_>, decl: &DeclType, opts: &CompileOptions<'_>) 
                 ));
             }
             let cost = checked.cost.max.saturating_mul(opts.cardinality.max(1));
-            if cost > STATIC_ESTIMATED_COST_LIMIT {
+            if opts.check_cost && cost > STATIC_ESTIMATED_COST_LIMIT {
                 let msg = cost_error_message("estimated rule cost", cost, STATIC_ESTIMATED_COST_LIMIT);
                 errors.push(CompileError { field: RuleField::Rule, forbidden: true, message: msg, line: 1, column: 1 });
             }
@@ -293,7 +296,7 @@ pub fn compile_all(rule: &Rule<'_>, decl: &DeclType, opts: &CompileOptions<'_>) 
             }
             Ok((program, checked)) => {
                 let cost = checked.cost.max.saturating_mul(opts.cardinality.max(1));
-                if cost > STATIC_ESTIMATED_COST_LIMIT {
+                if opts.check_cost && cost > STATIC_ESTIMATED_COST_LIMIT {
                     let msg = cost_error_message("estimated messageExpression cost", cost, STATIC_ESTIMATED_COST_LIMIT);
                     errors.push(CompileError { field: RuleField::MessageExpression, forbidden: true, message: msg, line: 1, column: 1 });
                 }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::error::{ApiError, Target};
 use super::strategy::{Special, Strategy};
 use crate::apimachinery::schema::wire::{self, Mode};
-use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fields, validate};
+use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fields, validate, validate_cel};
 use crate::apimachinery::validation::validate_object_meta;
 use crate::apimachinery::{go, heavy, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
 use crate::cacher::{GetResponse, ListWatch, ResourceVersion};
@@ -336,6 +336,8 @@ impl Store {
         let info = self.info;
         let mut errors = validate_object_meta(meta, info.namespaced(), self.strategy.name_fn, &Path::new("metadata"));
         errors.extend(validate(info.schema, object, ""));
+        let cel = validate_cel(info.schema, object, None, &errors);
+        errors.extend(cel);
         if self.strategy.builtin {
             errors.extend(super::builtin::validate(info, object));
         }
@@ -673,6 +675,8 @@ impl Store {
         let mut new = self.canonical(new, &meta)?;
         let mut errors = validate_object_meta(&meta, info.namespaced(), self.strategy.name_fn, &Path::new("metadata"));
         errors.extend(validate(info.schema, &new, ""));
+        let cel = validate_cel(info.schema, &new, Some(old), &errors);
+        errors.extend(cel);
         if self.strategy.builtin {
             errors.extend(super::builtin::validate(info, &new));
         }

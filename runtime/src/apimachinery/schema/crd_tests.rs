@@ -9,7 +9,7 @@ fn leak_str(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
 
-fn leak_schema(v: &Value) -> &'static Schema {
+pub(super) fn leak_schema(v: &Value) -> &'static Schema {
     Box::leak(Box::new(convert(v)))
 }
 
@@ -80,7 +80,10 @@ fn convert(v: &Value) -> Schema {
                 .map(|r| CelRule {
                     rule: r.get("rule").and_then(Value::as_str).map_or("", leak_str),
                     message: r.get("message").and_then(Value::as_str).map(leak_str),
-                    ..CelRule::default()
+                    message_expression: r.get("messageExpression").and_then(Value::as_str).map(leak_str),
+                    reason: r.get("reason").and_then(Value::as_str).map(leak_str),
+                    field_path: r.get("fieldPath").and_then(Value::as_str).map(leak_str),
+                    optional_old_self: r.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false),
                 })
                 .collect()
         })

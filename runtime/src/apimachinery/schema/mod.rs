@@ -1,7 +1,7 @@
 //! The static schema tree codegen emits for every kind (a structural OpenAPI v3 schema as `static`
 //! items, cycles allowed), and generic walkers over `serde_json::Value` that follow it:
-//! [`validate`], [`unknown_fields`], [`prune`], [`prune_nulls`], [`apply_defaults`] and the Go
-//! wire-type check [`wire::check`].
+//! [`validate`], [`validate_cel`] (`x-kubernetes-validations`), [`unknown_fields`], [`prune`],
+//! [`prune_nulls`], [`apply_defaults`] and the Go wire-type check [`wire::check`].
 //!
 //! Generated code writes, for example:
 //! ```
@@ -19,6 +19,7 @@
 //! ```
 //! `properties` must be sorted by name. Patterns are plain strings; compiled regexes are cached.
 
+mod cel;
 #[cfg(test)]
 mod crd_tests;
 mod defaults;
@@ -34,6 +35,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use regex::Regex;
 use serde_json::Value;
 
+pub use cel::validate_cel;
 pub use defaults::apply_defaults;
 pub use formats::{check_format, effective_format};
 pub use prune::{prune, prune_nulls, unknown_fields};
