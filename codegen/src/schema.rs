@@ -55,19 +55,79 @@ pub struct CrdSpec {
     pub scope: Scope,
     /// Versions served; exactly one has `storage: true`.
     pub versions: Vec<CrdVersion>,
-    /// Conversion between versions (kapi supports `None`: only apiVersion changes).
+    /// Conversion between versions: `None` (only apiVersion changes), `Webhook` (a ConversionReview
+    /// webhook), or kapi's typed Rust hook (`x-kapi-hooks: [convert]` with strategy `None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversion: Option<Value>,
+    pub conversion: Option<CustomResourceConversion>,
     /// Legacy CRD field; kapi ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preserve_unknown_fields: Option<bool>,
-    /// Named strategy hook in kapi-runtime for semantics a schema cannot say.
+    /// The kind's strategy module: `<name>.rs` next to the schema file, Rust written against the
+    /// generated types for what a schema cannot say (its hooks are listed in `x-kapi-hooks`).
     #[serde(rename = "x-kapi-strategy", default, skip_serializing_if = "Option::is_none")]
     pub x_kapi_strategy: Option<String>,
+    /// The hooks the strategy module provides: `default`, `prepareForCreate`, `prepareForUpdate`,
+    /// `validateCreate`, `validateUpdate`, `convert`.
+    #[serde(rename = "x-kapi-hooks", default, skip_serializing_if = "Vec::is_empty")]
+    pub x_kapi_hooks: Vec<String>,
     /// The only verbs the resource serves, when not the ordinary full set. `[create]`: a create-only,
     /// never-stored resource (SubjectAccessReview, TokenReview): no store, no list/watch, no list kind.
     #[serde(rename = "x-kapi-verbs", default, skip_serializing_if = "Vec::is_empty")]
     pub x_kapi_verbs: Vec<String>,
+}
+
+/// `spec.conversion`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomResourceConversion {
+    /// `None` or `Webhook`.
+    pub strategy: String,
+    /// The webhook (strategy `Webhook`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookConversion>,
+}
+
+/// `spec.conversion.webhook`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookConversion {
+    /// How the webhook is reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_config: Option<WebhookClientConfig>,
+    /// ConversionReview versions the webhook accepts, in order of preference (kapi sends `v1`).
+    #[serde(default)]
+    pub conversion_review_versions: Vec<String>,
+}
+
+/// `clientConfig` of a webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookClientConfig {
+    /// `https://host:port/path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A Service in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceReference>,
+    /// PEM CA bundle (base64) that signs the webhook's serving certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
+}
+
+/// `clientConfig.service`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceReference {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// URL path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Port (443 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
 }
 
 /// `Namespaced` or `Cluster`.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{Kind, Model, Module, NamedType, Schema, Ty};
+use crate::model::{Hook, Kind, Model, Module, NamedType, Schema, Ty};
 
 /// Path prefix of the runtime crate in generated code.
 fn rt() -> TokenStream {
@@ -24,7 +24,23 @@ pub fn emit(model: &Model) -> TokenStream {
     }
     for k in &model.kinds {
         modules.entry(k.module.clone()).or_default().push(emit_kind(model, k));
+        if k.storage {
+            modules.entry(k.module.clone()).or_default().push(emit_hook_glue(model, k));
+        }
     }
+    // Strategy modules (`x-kapi-strategy`), each once, beside the group modules.
+    let strategies: BTreeMap<&str, &std::path::Path> =
+        model.kinds.iter().filter_map(|k| Some((k.strategy.as_deref()?, k.strategy_file.as_deref()?))).collect();
+    let strategy_mods = strategies.iter().map(|(name, file)| {
+        let m = ident(name);
+        let path = file.display().to_string();
+        let doc = format!("The strategy module `{name}` (typed hooks, `{}`).", file.file_name().and_then(|f| f.to_str()).unwrap_or_default());
+        quote! {
+            #[doc = #doc]
+            #[path = #path]
+            pub mod #m;
+        }
+    });
     // Nest modules: group { version { items } }.
     let mut groups: BTreeMap<String, Vec<TokenStream>> = BTreeMap::new();
     for (m, items) in modules {
@@ -59,6 +75,7 @@ pub fn emit(model: &Model) -> TokenStream {
     let rt = rt();
     quote! {
         #(#includes)*
+        #(#strategy_mods)*
         #(#group_mods)*
         /// Every kind in every version, in (group, version, kind) order: the registry table.
         pub static KINDS: &[&#rt::apimachinery::KindInfo] = &[#(#kind_refs),*];
@@ -569,6 +586,185 @@ fn well_known_type(name: &str, has_format: bool, fields: &mut Vec<TokenStream>) 
     }
 }
 
+/// The names of a kind's hook glue functions (in its storage version's module).
+fn glue_fn(k: &Kind, hook: &str) -> proc_macro2::Ident {
+    format_ident!("__kapi_{}_{hook}", k.kind.to_lowercase())
+}
+
+/// The glue between the runtime's JSON objects and a kind's typed hooks (`x-kapi-hooks`), emitted
+/// in the module of its storage version: decode into the generated type, call the hook, encode.
+fn emit_hook_glue(model: &Model, k: &Kind) -> TokenStream {
+    let (Some(strategy), false) = (&k.strategy, k.hooks.is_empty()) else { return quote!() };
+    let rt = rt();
+    let json = quote!(#rt::__private::serde_json);
+    let m = ident(strategy);
+    let module = quote!(super::super::#m);
+    let Some(root) = model.named(&k.definition) else { return quote!() };
+    let ty = {
+        let p = root.module.as_ref().map(module_path).unwrap_or_default();
+        let n = ident(&root.rust_name);
+        quote!(#p::#n)
+    };
+    let decode = quote!(#json::from_value::<#ty>(object.clone()).map_err(|e| e.to_string()));
+    let encode = quote!(#json::to_value(&typed).map_err(|e| e.to_string()));
+    let mut out = Vec::new();
+    for h in &k.hooks {
+        let item = match h {
+            Hook::Default | Hook::PrepareForCreate => {
+                let (f, user) = (glue_fn(k, h.function()), ident(h.function()));
+                quote! {
+                    #[doc(hidden)]
+                    pub fn #f(object: &mut #json::Value) -> ::std::result::Result<(), ::std::string::String> {
+                        let mut typed = #decode?;
+                        #module::#user(&mut typed);
+                        *object = #encode?;
+                        Ok(())
+                    }
+                }
+            }
+            Hook::PrepareForUpdate => {
+                let (f, user) = (glue_fn(k, h.function()), ident(h.function()));
+                quote! {
+                    #[doc(hidden)]
+                    pub fn #f(object: &mut #json::Value, old: &#json::Value) -> ::std::result::Result<(), ::std::string::String> {
+                        let mut typed = #decode?;
+                        let old = #json::from_value::<#ty>(old.clone()).map_err(|e| e.to_string())?;
+                        #module::#user(&mut typed, &old);
+                        *object = #encode?;
+                        Ok(())
+                    }
+                }
+            }
+            Hook::ValidateCreate => {
+                let (f, user) = (glue_fn(k, h.function()), ident(h.function()));
+                quote! {
+                    #[doc(hidden)]
+                    pub fn #f(object: &#json::Value) -> ::std::result::Result<::std::vec::Vec<#rt::apimachinery::FieldError>, ::std::string::String> {
+                        let typed = #decode?;
+                        Ok(#module::#user(&typed))
+                    }
+                }
+            }
+            Hook::ValidateUpdate => {
+                let (f, user) = (glue_fn(k, h.function()), ident(h.function()));
+                quote! {
+                    #[doc(hidden)]
+                    pub fn #f(object: &#json::Value, old: &#json::Value) -> ::std::result::Result<::std::vec::Vec<#rt::apimachinery::FieldError>, ::std::string::String> {
+                        let typed = #decode?;
+                        let old = #json::from_value::<#ty>(old.clone()).map_err(|e| e.to_string())?;
+                        Ok(#module::#user(&typed, &old))
+                    }
+                }
+            }
+            Hook::Convert => emit_convert_glue(model, k, &module, &ty),
+        };
+        out.push(item);
+    }
+    quote!(#(#out)*)
+}
+
+/// `fn(object, to_version)` over the typed `convert_<from>_to_<to>` hooks: any version → the storage
+/// version → the version asked for; `apiVersion` and `kind` are set by the glue.
+fn emit_convert_glue(model: &Model, k: &Kind, module: &TokenStream, storage_ty: &TokenStream) -> TokenStream {
+    let rt = rt();
+    let json = quote!(#rt::__private::serde_json);
+    let f = glue_fn(k, "convert");
+    let storage = &k.version;
+    let others: Vec<(&str, TokenStream)> = model
+        .kinds
+        .iter()
+        .filter(|o| o.group == k.group && o.kind == k.kind && o.version != k.version)
+        .filter_map(|o| {
+            let root = model.named(&o.definition)?;
+            let p = root.module.as_ref().map(module_path).unwrap_or_default();
+            let n = ident(&root.rust_name);
+            Some((o.version.as_str(), quote!(#p::#n)))
+        })
+        .collect();
+    let from_arms = others.iter().map(|(v, ty)| {
+        let hook = format_ident!("convert_{}_to_{}", v, storage);
+        quote!(#v => #module::#hook(#json::from_value::<#ty>(object).map_err(|e| e.to_string())?)?,)
+    });
+    let to_arms = others.iter().map(|(v, _)| {
+        let hook = format_ident!("convert_{}_to_{}", storage, v);
+        quote!(#v => #json::to_value(&#module::#hook(stored)?).map_err(|e| e.to_string())?,)
+    });
+    let api_version = |v: &str| if k.group.is_empty() { v.to_string() } else { format!("{}/{v}", k.group) };
+    let prefix = api_version("");
+    let kind = &k.kind;
+    quote! {
+        #[doc(hidden)]
+        pub fn #f(object: #json::Value, to: &str) -> ::std::result::Result<#json::Value, ::std::string::String> {
+            let from = object
+                .get("apiVersion")
+                .and_then(#json::Value::as_str)
+                .and_then(|av| av.strip_prefix(#prefix))
+                .unwrap_or_default()
+                .to_string();
+            let stored: #storage_ty = match from.as_str() {
+                #storage => #json::from_value(object).map_err(|e| e.to_string())?,
+                #(#from_arms)*
+                other => return Err(format!("cannot convert from version {other:?}")),
+            };
+            let mut out = match to {
+                #storage => #json::to_value(&stored).map_err(|e| e.to_string())?,
+                #(#to_arms)*
+                other => return Err(format!("cannot convert to version {other:?}")),
+            };
+            if let Some(map) = out.as_object_mut() {
+                map.insert("apiVersion".into(), #json::Value::String(format!("{}{}", #prefix, to)));
+                map.insert("kind".into(), #json::Value::String(#kind.into()));
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// `conversion:` and `hooks:` of a kind's `KindInfo` (the same in every version).
+fn kind_conversion_and_hooks(model: &Model, k: &Kind) -> (TokenStream, TokenStream) {
+    let rt = rt();
+    let conv = quote!(#rt::apimachinery::conversion);
+    let storage_module = model
+        .kinds
+        .iter()
+        .find(|o| o.group == k.group && o.kind == k.kind && o.storage)
+        .map(|o| module_path(&o.module))
+        .unwrap_or_else(|| module_path(&k.module));
+    let storage_kind = model.kinds.iter().find(|o| o.group == k.group && o.kind == k.kind && o.storage).unwrap_or(k);
+    let conversion = if k.hooks.contains(&Hook::Convert) {
+        let f = glue_fn(storage_kind, "convert");
+        quote!(#conv::Conversion::Hook(#storage_module::#f))
+    } else {
+        match &k.conversion {
+            crate::model::Conversion::None => quote!(#conv::Conversion::None),
+            crate::model::Conversion::Webhook { url, service, ca_bundle, review_versions } => {
+                let url = opt_str(url.as_deref());
+                let ca = opt_str(ca_bundle.as_deref());
+                let service = match service {
+                    Some((ns, name, path, port)) => {
+                        let path = opt_str(path.as_deref());
+                        quote!(::std::option::Option::Some(#conv::ServiceReference { namespace: #ns, name: #name, path: #path, port: #port }))
+                    }
+                    None => quote!(::std::option::Option::None),
+                };
+                quote!(#conv::Conversion::Webhook(#conv::WebhookConversion { url: #url, service: #service, ca_bundle: #ca, review_versions: &[#(#review_versions),*] }))
+            }
+        }
+    };
+    let hook = |h: Hook| -> TokenStream {
+        if k.hooks.contains(&h) {
+            let f = glue_fn(storage_kind, h.function());
+            quote!(::std::option::Option::Some(#storage_module::#f))
+        } else {
+            quote!(::std::option::Option::None)
+        }
+    };
+    let (d, pc, pu, vc, vu) =
+        (hook(Hook::Default), hook(Hook::PrepareForCreate), hook(Hook::PrepareForUpdate), hook(Hook::ValidateCreate), hook(Hook::ValidateUpdate));
+    let hooks = quote!(#rt::apimachinery::Hooks { default: #d, prepare_for_create: #pc, prepare_for_update: #pu, validate_create: #vc, validate_update: #vu });
+    (conversion, hooks)
+}
+
 fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
     let rt = rt();
     let sch = quote!(#rt::apimachinery::schema);
@@ -612,6 +808,7 @@ fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
     let sel = k.selectable_fields.iter();
     let proto = &k.proto_package;
     let verbs = k.verbs.iter();
+    let (conversion, hooks) = kind_conversion_and_hooks(model, k);
     let api_version = k.api_version();
     let list_doc = format!("A list of `{kind}` objects (`{api_version}` `{list_kind}`).");
     let info_doc = format!("Registry facts of `{api_version}` `{kind}`.");
@@ -673,6 +870,8 @@ fn emit_kind(model: &Model, k: &Kind) -> TokenStream {
             selectable_fields: &[#(#sel),*],
             proto_package: #proto,
             verbs: &[#(#verbs),*],
+            conversion: #conversion,
+            hooks: #hooks,
         };
 
         impl #rt::apimachinery::Resource for #root_path {

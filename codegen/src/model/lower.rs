@@ -15,16 +15,24 @@ use crate::source::{load_yaml, SourceDoc};
 /// Loads every `*.yaml`/`*.yml` file under `dir` (recursively, sorted) into the model.
 pub fn load_dir(dir: &Path) -> Result<Model, Diagnostics> {
     let mut files = Vec::new();
+    let mut modules = Vec::new();
     let mut diags = Diagnostics::default();
-    collect_files(dir, &mut files, &mut diags);
+    collect_files(dir, &mut files, &mut modules, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
     files.sort();
-    load_files(&files)
+    let model = load_files(&files)?;
+    super::hooks::check_unnamed(&model.kinds, &modules, &mut diags);
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(diags)
+    }
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
+/// Schema files (`.yaml`, `.yml`) into `out`, strategy modules (`.rs`) into `modules`.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, modules: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -35,9 +43,11 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics) {
     for entry in entries.flatten() {
         let p = entry.path();
         if p.is_dir() {
-            collect_files(&p, out, diags);
+            collect_files(&p, out, modules, diags);
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             out.push(p);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            modules.push(p);
         }
     }
 }
@@ -291,6 +301,10 @@ impl Lowerer {
             );
         }
         let verbs = Self::verbs(doc, &spec.x_kapi_verbs, diags);
+        let conversion = Self::conversion(doc, spec, diags);
+        let hooks = Self::hooks(doc, spec, diags);
+        let storage_version = spec.versions.iter().find(|v| v.storage).map(|v| v.name.clone()).unwrap_or_default();
+        let strategy_file = spec.x_kapi_strategy.as_ref().map(|name| doc.file.parent().unwrap_or(Path::new("")).join(format!("{name}.rs")));
         let create_only = verbs.len() == 1 && verbs[0] == "create";
         let mut seen_versions = BTreeSet::new();
         for (vi, v) in spec.versions.iter().enumerate() {
@@ -421,6 +435,10 @@ impl Lowerer {
                 extra_subresources: v.x_kapi_subresources.clone(),
                 list: v.x_kapi_list.clone().unwrap_or_default(),
                 strategy: spec.x_kapi_strategy.clone(),
+                strategy_file: strategy_file.clone(),
+                hooks: hooks.clone(),
+                conversion: conversion.clone(),
+                storage_version: storage_version.clone(),
                 verbs: verbs.clone(),
                 printer_columns,
                 selectable_fields,
@@ -430,6 +448,94 @@ impl Lowerer {
                 source: doc.file.clone(),
             });
         }
+        if let Some(k) = self.kinds.iter().rev().find(|k| k.source == doc.file && k.group == group && k.kind == names.kind) {
+            let versions: Vec<String> = spec.versions.iter().map(|v| v.name.clone()).collect();
+            super::hooks::check_crd(doc, k, &versions, diags);
+        }
+    }
+
+    /// `spec.conversion`, checked as upstream checks it (and for what kapi can send).
+    fn conversion(doc: &SourceDoc, spec: &crate::schema::CrdSpec, diags: &mut Diagnostics) -> super::Conversion {
+        let Some(c) = &spec.conversion else { return super::Conversion::None };
+        let at = |rest: &[&str]| {
+            let mut x = p(&["spec", "conversion"]);
+            x.extend(rest.iter().map(|s| s.to_string()));
+            doc.locate(&x)
+        };
+        match c.strategy.as_str() {
+            "None" => {
+                if c.webhook.is_some() {
+                    diags.push(at(&["webhook"]), "should not be set when strategy is not set to Webhook", Some("remove `webhook` or write `strategy: Webhook`".into()));
+                }
+                super::Conversion::None
+            }
+            "Webhook" => {
+                let Some(w) = &c.webhook else {
+                    diags.push(at(&["strategy"]), "webhook: Required value: required when strategy is set to Webhook", Some("add `webhook: {clientConfig: {url: https://...}, conversionReviewVersions: [v1]}`".into()));
+                    return super::Conversion::None;
+                };
+                let Some(cc) = &w.client_config else {
+                    diags.push(at(&["webhook"]), "webhook.clientConfig: Required value: required when strategy is set to Webhook", None);
+                    return super::Conversion::None;
+                };
+                if cc.url.is_some() == cc.service.is_some() {
+                    diags.push(at(&["webhook", "clientConfig"]), "exactly one of url or service is required", None);
+                }
+                if let Some(url) = &cc.url {
+                    if !url.starts_with("https://") {
+                        diags.push(at(&["webhook", "clientConfig", "url"]), format!("url {url:?}: 'https' is the only allowed URL scheme"), None);
+                    }
+                }
+                if !w.conversion_review_versions.iter().any(|v| v == "v1") {
+                    diags.push(
+                        at(&["webhook", "conversionReviewVersions"]),
+                        "kapi sends ConversionReview v1, which this webhook does not list",
+                        Some("add `v1` to conversionReviewVersions".into()),
+                    );
+                }
+                let service = cc.service.as_ref().map(|s| {
+                    let port = s.port.unwrap_or(443);
+                    if !(1..=65535).contains(&port) {
+                        diags.push(at(&["webhook", "clientConfig", "service", "port"]), format!("port {port} must be between 1 and 65535"), None);
+                    }
+                    (s.namespace.clone(), s.name.clone(), s.path.clone(), u16::try_from(port).unwrap_or(443))
+                });
+                super::Conversion::Webhook { url: cc.url.clone(), service, ca_bundle: cc.ca_bundle.clone(), review_versions: w.conversion_review_versions.clone() }
+            }
+            other => {
+                diags.push(at(&["strategy"]), format!("strategy {other:?} is not supported"), Some("write `None` or `Webhook`".into()));
+                super::Conversion::None
+            }
+        }
+    }
+
+    /// `spec.x-kapi-hooks`: known hook names, with a strategy module to hold them.
+    fn hooks(doc: &SourceDoc, spec: &crate::schema::CrdSpec, diags: &mut Diagnostics) -> Vec<super::Hook> {
+        let mut hooks = Vec::new();
+        for (i, name) in spec.x_kapi_hooks.iter().enumerate() {
+            let at = doc.locate(&p(&["spec", "x-kapi-hooks", &i.to_string()]));
+            match super::Hook::ALL.iter().find(|(_, n, _)| *n == name.as_str()) {
+                Some((h, _, _)) if hooks.contains(h) => diags.push(at, format!("hook {name} is listed twice"), None),
+                Some((h, _, _)) => hooks.push(*h),
+                None => {
+                    let names = super::Hook::ALL.iter().map(|(_, n, _)| *n);
+                    let help = crate::diag::did_you_mean(name, names.clone()).map(|d| format!("did you mean `{d}`?")).unwrap_or_else(|| format!("hooks are {}", names.collect::<Vec<_>>().join(", ")));
+                    diags.push(at, format!("unknown hook {name:?}"), Some(help));
+                }
+            }
+        }
+        if !hooks.is_empty() && spec.x_kapi_strategy.is_none() {
+            diags.push(doc.locate(&p(&["spec", "x-kapi-hooks"])), "hooks need a strategy module", Some("add `x-kapi-strategy: <name>` and write the hooks in <name>.rs next to this file".into()));
+        }
+        if hooks.contains(&super::Hook::Convert) {
+            if spec.versions.len() < 2 {
+                diags.push(doc.locate(&p(&["spec", "x-kapi-hooks"])), "a convert hook needs two versions or more", None);
+            }
+            if spec.conversion.as_ref().is_some_and(|c| c.strategy != "None") {
+                diags.push(doc.locate(&p(&["spec", "conversion", "strategy"])), "a kind with a convert hook converts with it", Some("write `strategy: None` (or leave `conversion` out)".into()));
+            }
+        }
+        hooks
     }
 
     /// `spec.x-kapi-verbs`: empty (every verb) or exactly `[create]`; anything else is reported and

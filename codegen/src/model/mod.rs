@@ -2,6 +2,7 @@
 //! `load` reads and checks schema files, `lower` turns them into this model; emitters only read it.
 
 pub mod gofacts;
+pub mod hooks;
 mod lower;
 pub mod wellknown;
 
@@ -71,8 +72,16 @@ pub struct Kind {
     pub extra_subresources: Vec<String>,
     /// Descriptions of the list kind's definition (`x-kapi-list`; unset texts take the defaults).
     pub list: crate::schema::ListDescriptions,
-    /// Named strategy hook.
+    /// The strategy module (`x-kapi-strategy`).
     pub strategy: Option<String>,
+    /// `<strategy>.rs` next to the schema file, when a strategy is named.
+    pub strategy_file: Option<PathBuf>,
+    /// The hooks the strategy module provides (`x-kapi-hooks`).
+    pub hooks: Vec<Hook>,
+    /// How objects convert between the resource's versions.
+    pub conversion: Conversion,
+    /// The resource's storage version (`v1`).
+    pub storage_version: String,
     /// The verbs served (`x-kapi-verbs`); empty for the ordinary full set.
     pub verbs: Vec<String>,
     /// Printer columns (Name is implicit).
@@ -110,6 +119,64 @@ impl Kind {
     pub fn rust_name(&self) -> &str {
         &self.kind
     }
+}
+
+/// A typed hook of a strategy module (`x-kapi-hooks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hook {
+    /// `default(&mut T)`.
+    Default,
+    /// `prepare_for_create(&mut T)`.
+    PrepareForCreate,
+    /// `prepare_for_update(&mut T, &T)`.
+    PrepareForUpdate,
+    /// `validate_create(&T) -> Vec<FieldError>`.
+    ValidateCreate,
+    /// `validate_update(&T, &T) -> Vec<FieldError>`.
+    ValidateUpdate,
+    /// `convert_<from>_to_<to>` between the storage version and every other version.
+    Convert,
+}
+
+impl Hook {
+    /// Every hook with its `x-kapi-hooks` name and its Rust function name.
+    pub const ALL: [(Hook, &'static str, &'static str); 6] = [
+        (Hook::Default, "default", "default"),
+        (Hook::PrepareForCreate, "prepareForCreate", "prepare_for_create"),
+        (Hook::PrepareForUpdate, "prepareForUpdate", "prepare_for_update"),
+        (Hook::ValidateCreate, "validateCreate", "validate_create"),
+        (Hook::ValidateUpdate, "validateUpdate", "validate_update"),
+        (Hook::Convert, "convert", "convert_<from>_to_<to>"),
+    ];
+
+    /// The `x-kapi-hooks` name.
+    pub fn name(self) -> &'static str {
+        Hook::ALL.iter().find(|(h, _, _)| *h == self).map(|(_, n, _)| *n).unwrap_or_default()
+    }
+
+    /// The Rust function name (`convert_<from>_to_<to>` for conversions).
+    pub fn function(self) -> &'static str {
+        Hook::ALL.iter().find(|(h, _, _)| *h == self).map(|(_, _, f)| *f).unwrap_or_default()
+    }
+}
+
+/// How a resource converts between versions (`spec.conversion`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Conversion {
+    /// Only apiVersion changes (or the typed `convert` hook, when the strategy module has one).
+    #[default]
+    None,
+    /// A ConversionReview webhook.
+    Webhook {
+        /// `clientConfig.url`.
+        url: Option<String>,
+        /// `clientConfig.service`: namespace, name, path, port.
+        service: Option<(String, String, Option<String>, u16)>,
+        /// `clientConfig.caBundle`.
+        ca_bundle: Option<String>,
+        /// `conversionReviewVersions`.
+        review_versions: Vec<String>,
+    },
 }
 
 /// Scale subresource paths.

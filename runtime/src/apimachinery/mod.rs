@@ -2,6 +2,7 @@
 //! the `Resource` trait, the static schema tree with its walkers, field errors and JSONPath.
 
 pub mod apply;
+pub mod conversion;
 pub mod field;
 pub mod go;
 pub mod heavy;
@@ -31,6 +32,6 @@ pub use meta::{
 };
 pub use quantity::{Quantity, QuantityError, QuantityFormat, QuantityValue};
 pub use raw::{FieldsV1, RawExtension};
-pub use resource::{KindInfo, PrinterColumn, Resource, ScaleInfo, Scope};
+pub use resource::{Hooks, KindInfo, PrinterColumn, Resource, ScaleInfo, Scope};
 pub use status::{DeleteOptions, Preconditions, Status, StatusCause, StatusDetails, WatchEvent};
 pub use time::{Duration, MicroTime, Time};

@@ -99,6 +99,34 @@ pub struct KindInfo {
     /// The only verbs the resource serves (`x-kapi-verbs`); empty for the ordinary full set.
     /// `["create"]` is a create-only, never-stored resource (SubjectAccessReview, TokenReview).
     pub verbs: &'static [&'static str],
+    /// How objects convert between the resource's versions (`spec.conversion`; the same in every
+    /// version's `KindInfo`).
+    pub conversion: super::conversion::Conversion,
+    /// The kind's typed hooks (`x-kapi-hooks`), run on objects at the storage version.
+    pub hooks: Hooks,
+}
+
+/// A kind's typed Rust hooks (`x-kapi-strategy` names their module next to the schema,
+/// `x-kapi-hooks` lists them), glued by codegen to JSON objects at the kind's storage version. An
+/// `Err` is the object failing to decode into the generated type (schema validation then reports
+/// why); the hook was not run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hooks {
+    /// `default(&mut T)`: defaults the schema cannot say (computed from other fields).
+    pub default: Option<fn(&mut serde_json::Value) -> Result<(), String>>,
+    /// `prepare_for_create(&mut T)`: clears or sets what a create may not choose.
+    pub prepare_for_create: Option<fn(&mut serde_json::Value) -> Result<(), String>>,
+    /// `prepare_for_update(&mut T, &T)`: the same on update, with the old object.
+    pub prepare_for_update: Option<fn(&mut serde_json::Value, &serde_json::Value) -> Result<(), String>>,
+    /// `validate_create(&T) -> Vec<FieldError>`.
+    pub validate_create: Option<fn(&serde_json::Value) -> Result<Vec<super::FieldError>, String>>,
+    /// `validate_update(&T, &T) -> Vec<FieldError>` (new, old).
+    pub validate_update: Option<fn(&serde_json::Value, &serde_json::Value) -> Result<Vec<super::FieldError>, String>>,
+}
+
+impl Hooks {
+    /// No hooks.
+    pub const NONE: Hooks = Hooks { default: None, prepare_for_create: None, prepare_for_update: None, validate_create: None, validate_update: None };
 }
 
 impl KindInfo {
@@ -128,6 +156,8 @@ impl KindInfo {
         selectable_fields: &[],
         proto_package: "",
         verbs: &[],
+        conversion: super::conversion::Conversion::None,
+        hooks: Hooks::NONE,
     };
 
     /// `group/version`, or just the version for the core group.
@@ -284,6 +314,8 @@ mod tests {
         selectable_fields: &["spec.color", "spec.size"],
         proto_package: "com.example.v1",
         verbs: &[],
+        conversion: crate::apimachinery::conversion::Conversion::None,
+        hooks: Hooks::NONE,
     };
 
     #[derive(Debug, Clone, Default, Serialize, Deserialize)]

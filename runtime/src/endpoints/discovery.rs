@@ -541,6 +541,8 @@ mod tests {
         selectable_fields: &[],
         proto_package: "k8s.io.api.core.v1",
         verbs: &[],
+        conversion: crate::apimachinery::conversion::Conversion::None,
+        hooks: crate::apimachinery::Hooks::NONE,
     };
 
     static POD: KindInfo = BASE;

@@ -10,7 +10,10 @@ pub mod store;
 pub mod strategy;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
+
+use crate::apimachinery::conversion::webhook::ServiceResolver;
+use crate::apimachinery::conversion::Converter;
 
 pub use error::{ApiError, Target};
 pub use store::{Deleted, FieldValidation, NamespaceLookup, Part, PatchType, Store, WriteOptions, Written};
@@ -41,13 +44,31 @@ impl Registry {
         cache: &WatchCacheConfig,
         media: MediaType,
     ) -> Result<Arc<Registry>, ApiError> {
-        // Each kind sees storage through its codec (`--storage-media-type`): JSON in and out.
-        let kind_storage = |info: &'static KindInfo| Transcoded::new(storage.clone(), ObjectCodec::new(media, info.schema));
+        // A conversion webhook's Service is found through this registry once it exists.
+        let this: Arc<OnceLock<Weak<Registry>>> = Arc::new(OnceLock::new());
+        let resolver = service_resolver(this.clone());
+        // Each kind sees storage through its codec (`--storage-media-type`): JSON in and out. A
+        // resource with several versions is stored at its storage version, and each version's codec
+        // converts to and from it.
+        let codec = |info: &'static KindInfo| -> ObjectCodec {
+            let versions: Vec<&'static KindInfo> = kinds.iter().copied().filter(|k| k.group == info.group && k.plural == info.plural).collect();
+            match versions.iter().find(|k| k.storage) {
+                Some(stored) if versions.len() > 1 => ObjectCodec::versioned(
+                    media,
+                    stored.schema,
+                    info.version,
+                    stored.version,
+                    Converter::new(info, kinds, Some(resolver.clone())),
+                ),
+                _ => ObjectCodec::new(media, info.schema),
+            }
+        };
+        let kind_storage = |info: &'static KindInfo| Transcoded::new(storage.clone(), codec(info));
         // The caches read the backend itself and decode stored bytes straight into objects (no
         // JSON in between for protobuf).
         let list_watch = |info: &'static KindInfo| -> (Arc<dyn ListWatch>, String) {
             let prefix = layout.resource_prefix(info.group, info.plural);
-            let codec = Arc::new(JsonCodec::for_storage(info.selectable_fields, ObjectCodec::new(media, info.schema)));
+            let codec = Arc::new(JsonCodec::for_storage(info.selectable_fields, codec(info)));
             let lw: Arc<dyn ListWatch> = match cache.mode(&info.group_resource()) {
                 CacheMode::Cached { capacity } => {
                     Arc::new(Cacher::new(storage.clone(), prefix.clone(), CacherOptions::with_capacity(capacity), codec))
@@ -76,12 +97,17 @@ impl Registry {
                 _ => {
                     let (lw, prefix) = list_watch(info);
                     let lookup = if info.namespaced() { lookup.clone() } else { None };
-                    Arc::new(Store::new(info, kind_storage(info), lw, prefix, lookup))
+                    let mut store = Store::new(info, kind_storage(info), lw, prefix, lookup);
+                    if let Some(stored) = kinds.iter().find(|k| k.group == info.group && k.plural == info.plural && k.storage) {
+                        store = store.with_storage_version(Converter::new(info, kinds, Some(resolver.clone())), stored.version);
+                    }
+                    Arc::new(store)
                 }
             };
             stores.insert((info.group, info.version, info.plural), store);
         }
         let registry = Arc::new(Registry { kinds, stores, namespaces, storage });
+        let _ = this.set(Arc::downgrade(&registry));
         if let Some(ns) = registry.namespaces() {
             namespaces::ensure_system_namespaces(ns).await?;
         }
@@ -151,6 +177,30 @@ impl Registry {
     }
 }
 
+/// Finds a conversion webhook's Service as upstream's ClusterIP resolver does: its `spec.clusterIP`
+/// and the named port (`clientConfig.service.port`, which must be one of the Service's ports).
+fn service_resolver(registry: Arc<OnceLock<Weak<Registry>>>) -> ServiceResolver {
+    Arc::new(move |namespace: &str, name: &str, port: u16| {
+        let registry = registry.get().and_then(Weak::upgrade).ok_or("the registry is not running")?;
+        let (ns, n) = (namespace.to_string(), name.to_string());
+        let service = crate::apimachinery::conversion::webhook::block_on(async move {
+            registry.get_json("", "services", Some(&ns), &n).await.map_err(|e| match e {
+                ApiError::NotFound(_) => format!("service \"{n}\" not found"),
+                other => other.to_string(),
+            })
+        })?;
+        let spec = service.get("spec");
+        let ports = spec.and_then(|s| s.get("ports")).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
+        if !ports.iter().any(|p| p.get("port").and_then(serde_json::Value::as_u64) == Some(u64::from(port))) {
+            return Err(format!("no service port {port} found for service \"{name}\""));
+        }
+        match spec.and_then(|s| s.get("clusterIP")).and_then(serde_json::Value::as_str) {
+            Some(ip) if !ip.is_empty() && ip != "None" => Ok(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }),
+            _ => Err(format!("cannot route to service with ClusterIP \"{}\"", spec.and_then(|s| s.get("clusterIP")).and_then(serde_json::Value::as_str).unwrap_or_default())),
+        }
+    })
+}
+
 /// The served create-only kind of `group`/`version`/`resource` among `kinds`.
 fn create_only_kind(kinds: &'static [&'static KindInfo], group: &str, version: &str, resource: &str) -> Option<&'static KindInfo> {
     kinds
@@ -212,6 +262,112 @@ mod tests {
         assert!(registry.store("authentication.k8s.io", "v1", "tokenreviews").is_none());
         assert!(registry.create_only("authentication.k8s.io", "v1", "tokenreviews").is_some());
         assert_eq!(registry.stores().count(), 1);
+        drop(registry);
+    }
+
+    mod versions {
+        use crate::apimachinery::schema::{ObjectSchema, Schema, Type};
+        use crate::apimachinery::KindInfo;
+
+        static SPEC_V1: ObjectSchema = ObjectSchema {
+            name: "v1.Spec",
+            properties: &[("color", Schema { ty: Type::String, ..Schema::DEFAULT }), ("size", Schema { ty: Type::Integer, ..Schema::DEFAULT })],
+            ..ObjectSchema::DEFAULT
+        };
+        static ROOT_V1: ObjectSchema = ObjectSchema {
+            name: "v1.Widget",
+            properties: &[
+                ("apiVersion", Schema { ty: Type::String, ..Schema::DEFAULT }),
+                ("kind", Schema { ty: Type::String, ..Schema::DEFAULT }),
+                ("metadata", Schema { ty: Type::Object(&crate::apimachinery::schema::wellknown::OBJECT_META_OBJECT), ..Schema::DEFAULT }),
+                ("spec", Schema { ty: Type::Object(&SPEC_V1), ..Schema::DEFAULT }),
+            ],
+            ..ObjectSchema::DEFAULT
+        };
+        static V1_SCHEMA: Schema = Schema { ty: Type::Object(&ROOT_V1), ..Schema::DEFAULT };
+        /// v2 has no `size`: a None conversion drops it on the way to v2.
+        static SPEC_V2: ObjectSchema =
+            ObjectSchema { name: "v2.Spec", properties: &[("color", Schema { ty: Type::String, ..Schema::DEFAULT })], ..ObjectSchema::DEFAULT };
+        static ROOT_V2: ObjectSchema = ObjectSchema {
+            name: "v2.Widget",
+            properties: &[
+                ("apiVersion", Schema { ty: Type::String, ..Schema::DEFAULT }),
+                ("kind", Schema { ty: Type::String, ..Schema::DEFAULT }),
+                ("metadata", Schema { ty: Type::Object(&crate::apimachinery::schema::wellknown::OBJECT_META_OBJECT), ..Schema::DEFAULT }),
+                ("spec", Schema { ty: Type::Object(&SPEC_V2), ..Schema::DEFAULT }),
+            ],
+            ..ObjectSchema::DEFAULT
+        };
+        static V2_SCHEMA: Schema = Schema { ty: Type::Object(&ROOT_V2), ..Schema::DEFAULT };
+        pub(super) static V1: KindInfo = KindInfo {
+            group: "example.com",
+            kind: "Widget",
+            list_kind: "WidgetList",
+            plural: "widgets",
+            singular: "widget",
+            schema: &V1_SCHEMA,
+            ..KindInfo::BLANK
+        };
+        pub(super) static V2: KindInfo = KindInfo { version: "v2", storage: false, schema: &V2_SCHEMA, ..V1 };
+        pub(super) static KINDS: &[&KindInfo] = &[&V1, &V2];
+    }
+
+    /// A resource served at two versions with the None strategy: stored at the storage version
+    /// whatever version wrote it, read at each version with only apiVersion changed (and pruned to
+    /// that version's schema), in gets, lists and watches.
+    #[tokio::test]
+    async fn versions_convert_on_read_and_write() {
+        use crate::cacher::{Keys, ListRequest, ResourceVersion, WatchRequest};
+        use futures::StreamExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage: Arc<dyn Storage> =
+            crate::storage::embedded::Embedded::open(dir.path(), crate::storage::embedded::EmbeddedOptions::default()).expect("storage");
+        let registry = Registry::start(versions::KINDS, storage.clone(), &KeyLayout::default(), &WatchCacheConfig::default(), MediaType::Protobuf)
+            .await
+            .expect("registry");
+        let (v1, v2) = (registry.store("example.com", "v1", "widgets").expect("v1"), registry.store("example.com", "v2", "widgets").expect("v2"));
+        let opts = WriteOptions::default();
+        let body = serde_json::json!({"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"color": "red"}});
+        let written = v2.create(Some("default"), body, &opts).await.expect("created at v2");
+        assert_eq!(written.object["apiVersion"], "example.com/v2");
+        let raw = storage.get("/registry/example.com/widgets/default/w", None).await.expect("get").expect("stored");
+        let stored: serde_json::Value = serde_json::from_slice(&raw.value).expect("custom resources are stored as JSON");
+        assert_eq!(stored["apiVersion"], "example.com/v1", "stored at the storage version");
+
+        let json = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).expect("json");
+        let at_v1 = v1.get(Some("default"), "w", ResourceVersion::Unset).await.expect("get v1");
+        let at_v1 = json(&at_v1.object.expect("object").bytes);
+        assert_eq!((at_v1["apiVersion"].as_str(), &at_v1["spec"]), (Some("example.com/v1"), &serde_json::json!({"color": "red"})));
+
+        // Written at v1 with a field v2 does not have: v2 reads it without.
+        let body = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "x"}, "spec": {"color": "blue", "size": 3}});
+        v1.create(Some("default"), body, &opts).await.expect("created at v1");
+        let listed = v2.list_watch().list(ListRequest { keys: Keys::All, resource_version: ResourceVersion::Unset, ..ListRequest::default() }).await.expect("list");
+        let items: Vec<serde_json::Value> = listed.items.iter().map(|o| json(&o.bytes)).collect();
+        assert_eq!(items.len(), 2);
+        for item in &items {
+            assert_eq!(item["apiVersion"], "example.com/v2", "a list is all at the version asked for: {item}");
+        }
+        assert_eq!(items[1]["spec"], serde_json::json!({"color": "blue"}));
+        let at_v1 = json(&v1.get(Some("default"), "x", ResourceVersion::Unset).await.expect("get").object.expect("object").bytes);
+        assert_eq!(at_v1["spec"], serde_json::json!({"color": "blue", "size": 3}), "nothing lost in storage");
+
+        // A watch at v1 sees a v2 write at v1.
+        let request = WatchRequest {
+            keys: Keys::All,
+            resource_version: Some(listed.revision),
+            send_initial_events: None,
+            allow_bookmarks: false,
+            filter: Default::default(),
+            deadline: None,
+        };
+        let mut events = v1.list_watch().watch(request).await.expect("watch");
+        let body = serde_json::json!({"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "y"}, "spec": {"color": "green"}});
+        v2.create(Some("default"), body, &opts).await.expect("created");
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.next()).await.expect("an event").expect("open");
+        let crate::cacher::CacheEvent::Added(added) = event else { panic!("expected ADDED") };
+        let object = json(&added.bytes);
+        assert_eq!((object["apiVersion"].as_str(), object["metadata"]["name"].as_str()), (Some("example.com/v1"), Some("y")));
         drop(registry);
     }
 

@@ -10,6 +10,7 @@ use super::error::{ApiError, Target};
 use super::strategy::{Special, Strategy};
 use crate::apimachinery::schema::wire::{self, Mode};
 use crate::apimachinery::schema::{apply_defaults, prune, prune_nulls, unknown_fields, validate, validate_cel};
+use crate::apimachinery::conversion::Converter;
 use crate::apimachinery::validation::validate_object_meta;
 use crate::apimachinery::{go, heavy, DeleteOptions, FieldError, KindInfo, ObjectMeta, Path, Time};
 use crate::cacher::{GetResponse, ListWatch, ResourceVersion};
@@ -135,6 +136,9 @@ pub struct Store {
     prefix: String,
     namespaces: Option<NamespaceLookup>,
     admission: std::sync::OnceLock<Arc<dyn Admit>>,
+    /// For a version other than the storage version: the conversion to it, where the kind's typed
+    /// hooks run.
+    hub: Option<(Converter, &'static str)>,
 }
 
 impl Store {
@@ -155,7 +159,74 @@ impl Store {
             prefix,
             namespaces,
             admission: std::sync::OnceLock::new(),
+            hub: None,
         }
+    }
+
+    /// This store serves a version other than `storage_version`, converting with `converter`.
+    pub fn with_storage_version(mut self, converter: Converter, storage_version: &'static str) -> Store {
+        if storage_version != self.info.version {
+            self.hub = Some((converter, storage_version));
+        }
+        self
+    }
+
+    /// Runs `f` on `object` (and `old`) at the storage version, where the kind's typed hooks are
+    /// written, converting there and back when this store serves another version.
+    fn at_storage_version<T>(
+        &self,
+        object: &mut Value,
+        old: Option<&Value>,
+        f: impl FnOnce(&mut Value, Option<&Value>) -> T,
+    ) -> Result<T, ApiError> {
+        let Some((converter, storage)) = &self.hub else { return Ok(f(object, old)) };
+        let convert = |v: Value, to: &str| converter.convert(v, to).map_err(|e| ApiError::Internal(e.to_string()));
+        let mut hub = convert(object.clone(), storage)?;
+        let old = old.map(|o| convert(o.clone(), storage)).transpose()?;
+        let out = f(&mut hub, old.as_ref());
+        *object = convert(hub, self.info.version)?;
+        Ok(out)
+    }
+
+    /// The kind's mutating hooks (`default`, then `prepare_for_create`/`prepare_for_update`). A
+    /// hook whose object does not decode into the generated type is not run: validation says why.
+    fn mutating_hooks(&self, object: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+        let hooks = &self.info.hooks;
+        if hooks.default.is_none() && hooks.prepare_for_create.is_none() && hooks.prepare_for_update.is_none() {
+            return Ok(());
+        }
+        self.at_storage_version(object, old, |object, old| {
+            if let Some(default) = hooks.default {
+                let _ = default(object);
+            }
+            match (old, hooks.prepare_for_create, hooks.prepare_for_update) {
+                (None, Some(prepare), _) => {
+                    let _ = prepare(object);
+                }
+                (Some(old), _, Some(prepare)) => {
+                    let _ = prepare(object, old);
+                }
+                _ => {}
+            }
+        })
+    }
+
+    /// The kind's validation hooks (`validate_create`, `validate_update`).
+    fn validation_hooks(&self, object: &Value, old: Option<&Value>) -> Result<Vec<FieldError>, ApiError> {
+        let hooks = &self.info.hooks;
+        let run = match old {
+            None => hooks.validate_create.is_some(),
+            Some(_) => hooks.validate_update.is_some(),
+        };
+        if !run {
+            return Ok(Vec::new());
+        }
+        let mut object = object.clone();
+        self.at_storage_version(&mut object, old, |object, old| match (old, hooks.validate_create, hooks.validate_update) {
+            (None, Some(validate), _) => validate(object).unwrap_or_default(),
+            (Some(old), _, Some(validate)) => validate(object, old).unwrap_or_default(),
+            _ => Vec::new(),
+        })
     }
 
     /// Installs the validating admission of this kind's writes (once; later calls are ignored).
@@ -341,6 +412,7 @@ impl Store {
         if self.strategy.builtin {
             errors.extend(super::builtin::validate(info, object));
         }
+        errors.extend(self.validation_hooks(object, None)?);
         self.invalid_if_any(&meta.name, errors)
     }
 
@@ -491,6 +563,7 @@ impl Store {
         meta.generation = if self.strategy.tracks_generation { 1 } else { 0 };
         self.strategy.prepare_for_create(info, &mut object);
         apply_defaults(info.schema, &mut object);
+        self.mutating_hooks(&mut object, None)?;
         // Managed fields sent with a create are kept as upstream keeps them (its field manager
         // starts from the request's entries when they decode and are not empty); the creating
         // manager then takes what it set from them.
@@ -669,6 +742,7 @@ impl Store {
         }
         let mut new = Value::Object(new_map);
         apply_defaults(info.schema, &mut new);
+        self.mutating_hooks(&mut new, Some(old))?;
         if self.strategy.tracks_generation && spec_changed(old, &new) {
             meta.generation = old_meta.generation + 1;
         }
@@ -680,6 +754,7 @@ impl Store {
         if self.strategy.builtin {
             errors.extend(super::builtin::validate(info, &new));
         }
+        errors.extend(self.validation_hooks(&new, Some(old))?);
         if old_meta.deletion_timestamp.is_some() {
             let added: Vec<&String> = meta.finalizers.iter().filter(|f| !old_meta.finalizers.contains(f)).collect();
             if !added.is_empty() {

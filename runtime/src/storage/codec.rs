@@ -17,7 +17,9 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{Event, KeyValue, ListOptions, ListResult, Revision, Storage, StorageError, WatchItem, WatchStream};
+use crate::apimachinery::conversion::Converter;
 use crate::apimachinery::{heavy, proto};
+
 use crate::apimachinery::schema::Schema;
 
 /// `--storage-media-type`.
@@ -57,11 +59,24 @@ impl MediaType {
 }
 
 /// Converts one kind's objects between the registry's JSON and the stored format.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ObjectCodec {
     /// The format new writes use (JSON for a protobuf flag on a kind without protobuf).
     media: MediaType,
+    /// The schema objects are stored with (the storage version's).
     schema: &'static Schema,
+    /// For a version other than the storage version: the conversions between them.
+    versions: Option<Arc<Versions>>,
+}
+
+/// The versions a codec converts between.
+#[derive(Debug)]
+struct Versions {
+    /// The version the codec's user reads and writes (`v2`).
+    served: &'static str,
+    /// The version objects are stored at (`v1`).
+    storage: &'static str,
+    converter: Converter,
 }
 
 impl ObjectCodec {
@@ -69,7 +84,24 @@ impl ObjectCodec {
     pub fn new(media: MediaType, schema: &'static Schema) -> ObjectCodec {
         let has_protobuf = schema.object().is_some_and(|o| o.protobuf);
         let media = if media == MediaType::Protobuf && !has_protobuf { MediaType::Json } else { media };
-        ObjectCodec { media, schema }
+        ObjectCodec { media, schema, versions: None }
+    }
+
+    /// The codec of version `served` of a resource stored at version `storage` (whose schema
+    /// `schema` is): reads convert stored objects (at any version) to `served`, writes convert to
+    /// `storage`.
+    pub fn versioned(media: MediaType, schema: &'static Schema, served: &'static str, storage: &'static str, converter: Converter) -> ObjectCodec {
+        let codec = ObjectCodec::new(media, schema);
+        ObjectCodec { versions: Some(Arc::new(Versions { served, storage, converter })), ..codec }
+    }
+
+    /// `object` at the served version (stored objects may be at any version: written before the
+    /// storage version changed, or by another server).
+    fn to_served(&self, object: Value) -> Result<Value, String> {
+        match &self.versions {
+            Some(v) => v.converter.convert(object, v.served).map_err(|e| e.to_string()),
+            None => Ok(object),
+        }
     }
 
     /// The format writes use.
@@ -83,6 +115,12 @@ impl ObjectCodec {
     }
 
     fn encode_value_here(&self, object: &Value) -> Result<Bytes, StorageError> {
+        if let Some(v) = &self.versions {
+            if object.get("apiVersion").and_then(Value::as_str).is_none_or(|av| av.rsplit('/').next() != Some(v.storage)) {
+                let stored = v.converter.convert(object.clone(), v.storage).map_err(|e| StorageError::Encoding(e.to_string()))?;
+                return ObjectCodec { versions: None, ..self.clone() }.encode_value_here(&stored);
+            }
+        }
         match self.media {
             MediaType::Json => serde_json::to_vec(object).map(Bytes::from).map_err(encode_error),
             MediaType::Yaml => serde_yaml::to_string(object).map(Bytes::from).map_err(encode_error),
@@ -96,6 +134,11 @@ impl ObjectCodec {
     }
 
     fn decode_value_here(&self, stored: &[u8]) -> Result<Value, String> {
+        self.to_served(self.parse_stored(stored)?)
+    }
+
+    /// Stored bytes → the object as stored (at the version it was written at).
+    fn parse_stored(&self, stored: &[u8]) -> Result<Value, String> {
         if stored.starts_with(&proto::MAGIC) {
             return proto::decode_object(self.schema, stored).map_err(|e| e.to_string());
         }
@@ -118,21 +161,31 @@ impl ObjectCodec {
 
     /// Stored bytes (any format) → JSON. Bytes that are none of the formats are passed on as they
     /// are, for the JSON decoder above to report.
-    pub fn decode(&self, stored: Bytes) -> Bytes {
-        match stored.iter().find(|b| !b.is_ascii_whitespace()) {
+    pub fn decode(&self, stored: Bytes) -> Result<Bytes, StorageError> {
+        if self.versions.is_some() {
+            return heavy::off_the_workers(stored.len(), || match self.parse_stored(&stored) {
+                Ok(v @ Value::Object(_)) => {
+                    let served = self.to_served(v).map_err(StorageError::Encoding)?;
+                    Ok(serde_json::to_vec(&served).map(Bytes::from).unwrap_or(stored))
+                }
+                // Not an object: passed on for the JSON decoder to report.
+                _ => Ok(stored),
+            });
+        }
+        Ok(match stored.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | None => stored,
             _ => heavy::off_the_workers(stored.len(), || match self.decode_value_here(&stored) {
                 Ok(v @ Value::Object(_)) => serde_json::to_vec(&v).map(Bytes::from).unwrap_or(stored),
                 _ => stored,
             }),
-        }
+        })
     }
 
-    fn decode_kv(&self, mut kv: KeyValue) -> KeyValue {
+    fn decode_kv(&self, mut kv: KeyValue) -> Result<KeyValue, StorageError> {
         if !kv.value.is_empty() {
-            kv.value = self.decode(kv.value);
+            kv.value = self.decode(kv.value)?;
         }
-        kv
+        Ok(kv)
     }
 }
 
@@ -168,12 +221,12 @@ impl Transcoded {
 #[async_trait::async_trait]
 impl Storage for Transcoded {
     async fn get(&self, key: &str, revision: Option<Revision>) -> Result<Option<KeyValue>, StorageError> {
-        Ok(self.inner.get(key, revision).await?.map(|kv| self.codec.decode_kv(kv)))
+        self.inner.get(key, revision).await?.map(|kv| self.codec.decode_kv(kv)).transpose()
     }
 
     async fn list(&self, prefix: &str, opts: ListOptions) -> Result<ListResult, StorageError> {
         let mut result = self.inner.list(prefix, opts).await?;
-        result.items = result.items.into_iter().map(|kv| self.codec.decode_kv(kv)).collect();
+        result.items = result.items.into_iter().map(|kv| self.codec.decode_kv(kv)).collect::<Result<_, _>>()?;
         Ok(result)
     }
 
@@ -187,17 +240,17 @@ impl Storage for Transcoded {
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision), StorageError> {
         let (kv, rev) = self.inner.delete(key, expected).await?;
-        Ok((self.codec.decode_kv(kv), rev))
+        Ok((self.codec.decode_kv(kv)?, rev))
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StorageError> {
-        let codec = self.codec;
+        let codec = self.codec.clone();
         let stream = self.inner.watch(prefix, after).await?;
         Ok(Box::pin(stream.map(move |item| match item {
             Ok(WatchItem::Event(e)) => Ok(WatchItem::Event(Event {
                 kind: e.kind,
-                kv: codec.decode_kv(e.kv),
-                prev: e.prev.map(|p| codec.decode_kv(p)),
+                kv: codec.decode_kv(e.kv)?,
+                prev: e.prev.map(|p| codec.decode_kv(p)).transpose()?,
             })),
             other => other,
         })))
