@@ -11,17 +11,42 @@ use kapi_codegen::emit::GeneratedFile;
 
 pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut check = false;
-    let mut schemas = root.join("schemas");
-    let mut generated = root.join("generated");
+    let mut schemas = None;
+    let mut generated = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--check" => check = true,
-            "--schemas" => schemas = it.next().context("--schemas needs a folder")?.into(),
-            "--out" => generated = it.next().context("--out needs a folder")?.into(),
+            "--schemas" => schemas = Some(PathBuf::from(it.next().context("--schemas needs a folder")?)),
+            "--out" => generated = Some(PathBuf::from(it.next().context("--out needs a folder")?)),
             bad => bail!("generate: unknown argument {bad:?} (usage: cargo xtask generate [--check] [--schemas DIR] [--out DIR])"),
         }
     }
+    let sets: Vec<(PathBuf, PathBuf)> = match (schemas, generated) {
+        (Some(s), Some(g)) => vec![(s, g)],
+        (Some(s), None) => vec![(s, root.join("generated"))],
+        (None, Some(g)) => vec![(root.join("schemas"), g)],
+        (None, None) => SETS.iter().map(|(s, g)| (root.join(s), root.join(g))).collect(),
+    };
+    let mut failed = Vec::new();
+    for (schemas, generated) in &sets {
+        if let Err(e) = run_one(root, check, schemas, generated) {
+            failed.push(format!("{e:#}"));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("{}", failed.join("\n"))
+    }
+}
+
+/// Every schema folder of the workspace and the folder its generated files go to: the product's
+/// kinds, and the worked example of user kinds (examples/widget).
+const SETS: &[(&str, &str)] = &[("schemas", "generated"), ("examples/widget/schemas", "examples/widget/generated")];
+
+fn run_one(root: &Path, check: bool, schemas: &Path, generated: &Path) -> anyhow::Result<()> {
+    let (schemas, generated) = (schemas.to_path_buf(), generated.to_path_buf());
     let started = Instant::now();
     let files = generate(&schemas, &generated)?;
     let mut stale = Vec::new();
@@ -51,7 +76,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let rel = |p: &PathBuf| p.strip_prefix(root).unwrap_or(p).display().to_string();
     if check {
         if stale.is_empty() && extra.is_empty() {
-            println!("generate --check: {} files up to date ({:.2?})", files.len(), started.elapsed());
+            println!("generate --check: {}: {} files up to date ({:.2?})", rel(&generated), files.len(), started.elapsed());
             return Ok(());
         }
         for p in &stale {
@@ -63,7 +88,8 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         bail!("generated files are out of date with schemas/: run `cargo xtask generate` and commit the result");
     }
     println!(
-        "generate: {} files ({} changed, {} removed) in {:.2?}",
+        "generate: {}: {} files ({} changed, {} removed) in {:.2?}",
+        rel(&generated),
         files.len(),
         stale.len(),
         extra.len(),

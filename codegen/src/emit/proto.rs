@@ -88,6 +88,10 @@ impl Emitted {
 /// [`emit`] with the numbers it assigned.
 pub fn emit_numbered(model: &Model, existing: &dyn Fn(&Path) -> Option<String>) -> Emitted {
     let mut b = Builder { model, messages: BTreeMap::new(), defs: BTreeMap::new(), errors: Vec::new() };
+    // Schemas with no protobuf form (custom resources only) need no .proto files at all.
+    if !model.kinds.iter().any(|k| k.protobuf) {
+        return Emitted::default();
+    }
     b.well_known();
     b.register_named();
     b.register_lists();
