@@ -416,6 +416,8 @@ fn same(a: &Ty<'_>, b: &Ty<'_>) -> bool {
         (Ty::List(x), Ty::List(y)) | (Ty::Optional(x), Ty::Optional(y)) => same(x, y),
         (Ty::Map(xk, xv), Ty::Map(yk, yv)) => same(xk, yk) && same(xv, yv),
         (Ty::Object(x), Ty::Object(y)) => std::ptr::eq(*x, *y) || x == y,
+        // cel-go's legacy nullability: objects, opaques, timestamps and durations compare with null.
+        (Ty::Null, t) | (t, Ty::Null) => matches!(t, Ty::Null | Ty::Object(_) | Ty::Opaque(_) | Ty::Timestamp | Ty::Duration),
         (Ty::Object(_), Ty::Map(k, _)) | (Ty::Map(k, _), Ty::Object(_)) => same(k, &Ty::String),
         (Ty::Opaque(x), Ty::Opaque(y)) => x == y,
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
@@ -500,7 +502,10 @@ impl<'d> Checker<'d> {
                 }
                 let operand = self.expr(&s.operand);
                 let mut n = self.select(e.id, &operand, &s.field);
-                n.cost = operand.cost.add(Cost::n(1));
+                // A presence test costs nothing itself: Kubernetes builds its environments with
+                // cel-go's `PresenceTestHasCost(false)` (a CRD with `has(self.a)` on 6,000,000 items
+                // is accepted; at 1 per test it would be over the 10,000,000 limit).
+                n.cost = if s.test { operand.cost } else { operand.cost.add(Cost::n(1)) };
                 if s.test {
                     n.ty = Ty::Bool;
                     n.decl = None;
@@ -854,8 +859,11 @@ fn call_cost(name: &str, nodes: &[Node<'_>]) -> (Cost, u64) {
                 (Cost::n(1), 0)
             }
         }
-        "_+_" if is_str(0) => (Cost { min: 1, max: traversal(size(0) + size(1)).max(1) }, size(0) + size(1)),
-        "_+_" if nodes.first().is_some_and(|n| matches!(n.ty, Ty::List(_))) => (Cost::n(1), size(0) + size(1)),
+        "_+_" if is_str(0) => (Cost { min: 1, max: traversal(size(0).saturating_add(size(1))).max(1) }, size(0).saturating_add(size(1))),
+        "_+_" if nodes.first().is_some_and(|n| matches!(n.ty, Ty::List(_))) => (Cost::n(1), size(0).saturating_add(size(1))),
+        // cel-go knows no size of a conversion's string: any (a CRD with `string(self) + 'x' == 'ax'`
+        // on the items of a list of at most 1,000 integers is refused, more than 100x over the limit).
+        "string" | "bytes" => (Cost::n(1), u64::MAX),
         "@in" if nodes.get(1).is_some_and(|n| matches!(n.ty, Ty::List(_))) => (Cost { min: 1, max: size(1).max(1) }, 0),
         "contains" | "startsWith" | "endsWith" | "lowerAscii" | "upperAscii" | "trim" | "reverse" | "charAt"
         | "indexOf" | "lastIndexOf" | "substring" | "replace" | "split" | "join" | "quote" | "strings.quote" | "format"

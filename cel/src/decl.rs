@@ -71,6 +71,8 @@ pub enum DeclKind {
         fields: BTreeMap<String, DeclType>,
         /// Required property names.
         required: Vec<String>,
+        /// The least JSON size of a value: `{}` and the required properties without a default.
+        min_size: u64,
     },
 }
 
@@ -147,10 +149,17 @@ impl DeclType {
         Self::new(DeclKind::Map { value: Box::new(value) }, max)
     }
 
-    /// An `object` with `properties`.
+    /// An `object` with `properties`, by their JSON names: rules see them [`escape`]d (`x-y` as
+    /// `x__dash__y`, `namespace` as `__namespace__`), and not at all when they cannot be.
+    /// `required` are the required properties without a default: upstream counts them in the least
+    /// size of a value (`"name":<least value>,` each), which bounds how many such objects fit in a
+    /// request.
     pub fn object(name: impl Into<String>, fields: BTreeMap<String, DeclType>, required: Vec<String>, max_properties: Option<u64>) -> Self {
         let max = max_properties.unwrap_or(fields.len() as u64);
-        Self::new(DeclKind::Object { name: name.into(), fields, required }, max)
+        let min_size = 2 + required.iter().filter_map(|r| Some(r.len() as u64 + fields.get(r)?.min_serialized_size() + 4)).sum::<u64>();
+        let fields = fields.into_iter().filter_map(|(k, v)| Some((escape(&k)?, v))).collect();
+        let required = required.iter().filter_map(|r| escape(r)).collect();
+        Self::new(DeclKind::Object { name: name.into(), fields, required, min_size }, max)
     }
 
     /// The same type, `nullable`.
@@ -168,7 +177,8 @@ impl DeclType {
             DeclKind::Duration => 4,
             DeclKind::Timestamp => JSON_DATE_SIZE,
             DeclKind::Dyn => 1,
-            DeclKind::List { .. } | DeclKind::Map { .. } | DeclKind::Object { .. } => 2,
+            DeclKind::List { .. } | DeclKind::Map { .. } => 2,
+            DeclKind::Object { min_size, .. } => min_size,
         }
     }
 
@@ -219,6 +229,45 @@ impl DeclType {
     }
 }
 
+/// CEL's reserved words (upstream's `celReservedSymbols`): properties so named are `__<word>__`.
+const RESERVED: [&str; 21] = [
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop",
+    "package", "namespace", "return", "var", "void", "while",
+];
+
+/// A property name as rules write it (upstream's `apiservercel.Escape`): reserved words become
+/// `__<word>__`; `__`, `.`, `-` and `/` become `__underscores__`, `__dot__`, `__dash__` and
+/// `__slash__`; `None` for names rules cannot reach (empty, a leading digit, other characters).
+pub fn escape(name: &str) -> Option<String> {
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    if RESERVED.contains(&name) {
+        return Some(format!("__{name}__"));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/')) {
+        return None;
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        let (text, len) = match c {
+            '_' if rest.starts_with("__") => ("__underscores__", 2),
+            '.' => ("__dot__", 1),
+            '-' => ("__dash__", 1),
+            '/' => ("__slash__", 1),
+            _ => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+                continue;
+            }
+        };
+        out.push_str(text);
+        rest = &rest[len..];
+    }
+    Some(out)
+}
+
 /// `decl` with its size bounds lowered to the sizes of `value` (lists and maps: the largest item
 /// seen), so that the cost estimate of a rule becomes a bound of one evaluation's cost.
 pub(crate) fn with_actual_sizes(decl: &DeclType, value: &serde_json::Value) -> DeclType {
@@ -252,8 +301,9 @@ pub(crate) fn with_actual_sizes(decl: &DeclType, value: &serde_json::Value) -> D
             **v = merged.unwrap_or_else(|| zero_sizes(v));
         }
         (DeclKind::Object { fields, .. }, Json::Object(map)) => {
+            let present: std::collections::HashMap<String, &Json> = map.iter().filter_map(|(k, v)| Some((escape(k)?, v))).collect();
             for (name, field) in fields.iter_mut() {
-                *field = match map.get(name) {
+                *field = match present.get(name) {
                     Some(v) => with_actual_sizes(field, v),
                     None => zero_sizes(field),
                 };

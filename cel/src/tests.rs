@@ -201,3 +201,35 @@ fn cost_messages() {
     assert_eq!(cost_error_message("estimated rule cost", 12_000_000, 10_000_000).split(" (").next(), Some("estimated rule cost exceeds budget by factor of 1.200000x"));
     assert_eq!(cost_error_message("x", 25_000_000, 10_000_000).split(" (").next(), Some("x exceeds budget by factor of 2.5x"));
 }
+
+/// Facts of real CRDs kube-apiserver v1.36.2 accepts (gateway-api's `p1.__namespace__`,
+/// OpenTelemetry's `self.affinity != null`, argo's 14 artifact rules under unbounded lists).
+#[test]
+fn escaped_names_null_comparisons_and_presence_cost() {
+    let mut f = BTreeMap::new();
+    f.insert("namespace".to_string(), DeclType::string(None, None, &[]));
+    f.insert("x-y".to_string(), DeclType::int());
+    f.insert("a__b".to_string(), DeclType::int());
+    f.insert("9lives".to_string(), DeclType::int());
+    f.insert("affinity".to_string(), DeclType::object("affinity", BTreeMap::new(), vec![], None));
+    let d = DeclType::object("o", f, vec![], None);
+    assert_eq!(decl::escape("namespace").as_deref(), Some("__namespace__"));
+    assert_eq!(decl::escape("a.b/c-d__e").as_deref(), Some("a__dot__b__slash__c__dash__d__underscores__e"));
+    assert_eq!(decl::escape("9lives"), None);
+    assert_eq!(decl::escape("a b"), None);
+    let v = json!({"namespace": "ns", "x-y": 2, "a__b": 3, "affinity": {}});
+    let c = compile(&rule("self.__namespace__ == 'ns' && self.x__dash__y == 2 && self.a__underscores__b == 3 && self.affinity != null"), &d).expect("compiles");
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    assert_eq!(c.evaluate(&Activation::new(&v, None), &mut budget), Outcome::Pass);
+    let err = compile(&rule("self.namespace == 'ns'"), &d).err().map(|e| e.message);
+    assert_eq!(err.as_deref(), Some("compilation failed: ERROR: <input>:1:5: undefined field 'namespace'\n | self.namespace == 'ns'\n | ....^"));
+    assert!(compile(&rule("self.__namespace__ != null"), &d).is_err(), "strings do not compare with null");
+    // has() costs its operand only.
+    assert_eq!(compile(&rule("has(self.x__dash__y)"), &d).map(|c| c.max_cost).ok(), Some(1));
+    // The least size of an object counts its required properties without a default.
+    let mut f = BTreeMap::new();
+    f.insert("name".to_string(), DeclType::string(None, None, &[]));
+    f.insert("n".to_string(), DeclType::int());
+    assert_eq!(DeclType::object("o", f.clone(), vec!["name".into()], None).min_serialized_size(), 2 + 4 + 2 + 4);
+    assert_eq!(DeclType::object("o", f, vec![], None).min_serialized_size(), 2);
+}

@@ -44,16 +44,23 @@ pub(crate) fn to_cel(json: &Json, decl: Option<&DeclType>) -> Value {
         Json::Object(map) => {
             let mut out: HashMap<Key, Value> = HashMap::with_capacity(map.len());
             for (k, v) in map {
-                let field = match kind {
-                    Some(DeclKind::Object { fields, .. }) => fields.get(k),
-                    Some(DeclKind::Map { value }) => Some(&**value),
-                    _ => None,
-                };
                 // Nulls of object fields read as absent (upstream's unstructured objects skip them).
                 if v.is_null() && matches!(kind, Some(DeclKind::Object { .. })) {
                     continue;
                 }
-                out.insert(Key::String(Arc::new(k.clone())), to_cel(v, field));
+                // Rules name an object's properties escaped (`__namespace__`), a map's keys as they are.
+                let (key, field) = match kind {
+                    Some(DeclKind::Object { fields, .. }) => match crate::decl::escape(k) {
+                        Some(e) => {
+                            let f = fields.get(&e);
+                            (e, f)
+                        }
+                        None => continue,
+                    },
+                    Some(DeclKind::Map { value }) => (k.clone(), Some(&**value)),
+                    _ => (k.clone(), None),
+                };
+                out.insert(Key::String(Arc::new(key)), to_cel(v, field));
             }
             Value::Map(Map { map: Arc::new(out) })
         }

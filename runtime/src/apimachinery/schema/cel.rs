@@ -134,7 +134,7 @@ fn decl_type(s: &'static Schema, depth: usize) -> DeclType {
         }
         Type::Object(o) => {
             let fields: BTreeMap<String, DeclType> = o.properties.iter().map(|(n, p)| (n.to_string(), decl_type(p, depth + 1))).collect();
-            let required = o.required.iter().map(|r| r.to_string()).collect();
+            let required = o.required.iter().filter(|r| o.property(r).is_some_and(|p| p.default.is_none())).map(|r| r.to_string()).collect();
             let name = if o.name.is_empty() { "object" } else { o.name };
             let d = DeclType::object(name, fields, required, s.max_properties);
             if s.embedded_resource {
