@@ -304,6 +304,10 @@ pub struct ValidationRule {
     /// Whether the rule applies to updates only where the old value is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional_old_self: Option<bool>,
+    /// Where the entry is written (set when lowering; not part of the format).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub source: Option<crate::model::cel_check::RuleSource>,
 }
 
 /// A structural OpenAPI v3 schema node (apiextensions `JSONSchemaProps`) plus `x-kapi-*` keys.

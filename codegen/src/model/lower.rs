@@ -98,6 +98,7 @@ pub fn lower_docs(docs: &[SourceDoc]) -> Result<Model, Diagnostics> {
         }
     }
     lw.finish(&mut diags);
+    super::cel_check::check(&lw.kinds, &lw.types, &mut diags);
     if diags.is_empty() {
         let mut kinds = lw.kinds;
         kinds.sort_by(|a, b| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
@@ -809,7 +810,7 @@ impl Lowerer {
             patch_strategy: node.x_patch_strategy.clone(),
             preserve_unknown_fields: node.x_preserve_unknown_fields == Some(true),
             embedded_resource: node.x_embedded_resource == Some(true),
-            rules: node.x_validations.clone(),
+            rules: super::cel_check::located(ctx.doc, path, &node.x_validations),
             extra,
             proto: node.x_kapi_proto,
             proto_type: node.x_kapi_proto_type.clone(),

@@ -1,6 +1,7 @@
 //! The IR: kinds and named types, in `BTreeMap`s so every emitter's output order is stable.
 //! `load` reads and checks schema files, `lower` turns them into this model; emitters only read it.
 
+pub mod cel_check;
 pub mod gofacts;
 pub mod hooks;
 mod lower;
