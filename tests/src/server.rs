@@ -222,8 +222,18 @@ impl Server {
         Server::start_limited(dir, args, Some(open_files))
     }
 
-    fn start_limited(mut dir: tempfile::TempDir, args: &[&str], open_files: Option<u64>) -> Server {
-        let bin = crate::cargo_bin("apiserver");
+    /// Starts another apiserver binary built on the runtime (an example's, with its own kinds).
+    pub fn start_binary(bin: &Path, args: &[&str]) -> Server {
+        let dir = tempfile::Builder::new().prefix("kapi-server-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Server::start_bin(bin, dir, args, None)
+    }
+
+    fn start_limited(dir: tempfile::TempDir, args: &[&str], open_files: Option<u64>) -> Server {
+        Server::start_bin(&crate::cargo_bin("apiserver"), dir, args, open_files)
+    }
+
+    fn start_bin(bin: &Path, mut dir: tempfile::TempDir, args: &[&str], open_files: Option<u64>) -> Server {
+        let bin = bin.to_path_buf();
         let mut last_log = String::new();
         for _attempt in 0..3 {
             let port = crate::free_port();

@@ -22,13 +22,7 @@ pub fn load_dir(dir: &Path) -> Result<Model, Diagnostics> {
         return Err(diags);
     }
     files.sort();
-    let model = load_files(&files)?;
-    super::hooks::check_unnamed(&model.kinds, &modules, &mut diags);
-    if diags.is_empty() {
-        Ok(model)
-    } else {
-        Err(diags)
-    }
+    load_files_in(&files, &modules)
 }
 
 /// Schema files (`.yaml`, `.yml`) into `out`, strategy modules (`.rs`) into `modules`.
@@ -58,6 +52,11 @@ fn loc0(p: &Path) -> crate::source::Location {
 
 /// Loads the given files into the model.
 pub fn load_files(files: &[PathBuf]) -> Result<Model, Diagnostics> {
+    load_files_in(files, &[])
+}
+
+/// [`load_files`], with the strategy modules (`.rs`) found beside them (each must be named).
+fn load_files_in(files: &[PathBuf], modules: &[PathBuf]) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut docs = Vec::new();
     for f in files {
@@ -69,7 +68,7 @@ pub fn load_files(files: &[PathBuf]) -> Result<Model, Diagnostics> {
             Err(e) => diags.push(loc0(f), format!("cannot read: {e}"), None),
         }
     }
-    let mut model = match lower_docs(&docs) {
+    let mut model = match lower_docs_in(&docs, modules) {
         Ok(m) if diags.is_empty() => m,
         Ok(_) => return Err(diags),
         Err(mut d) => {
@@ -83,6 +82,11 @@ pub fn load_files(files: &[PathBuf]) -> Result<Model, Diagnostics> {
 
 /// Checks and lowers loaded documents.
 pub fn lower_docs(docs: &[SourceDoc]) -> Result<Model, Diagnostics> {
+    lower_docs_in(docs, &[])
+}
+
+/// [`lower_docs`], checking that every strategy module in `modules` is named by a schema.
+fn lower_docs_in(docs: &[SourceDoc], modules: &[PathBuf]) -> Result<Model, Diagnostics> {
     let format = crate::schema::format_json_schema();
     let mut diags = Diagnostics::default();
     let mut lw = Lowerer::default();
@@ -98,6 +102,7 @@ pub fn lower_docs(docs: &[SourceDoc]) -> Result<Model, Diagnostics> {
         }
     }
     lw.finish(&mut diags);
+    super::hooks::check_unnamed(&lw.kinds, modules, &mut diags);
     super::cel_check::check(&lw.kinds, &lw.types, &mut diags);
     if diags.is_empty() {
         let mut kinds = lw.kinds;

@@ -110,18 +110,27 @@ pub struct KindInfo {
 /// `x-kapi-hooks` lists them), glued by codegen to JSON objects at the kind's storage version. An
 /// `Err` is the object failing to decode into the generated type (schema validation then reports
 /// why); the hook was not run.
+/// A mutating hook's glue: the object (JSON, at the storage version) changed in place.
+pub type MutateFn = fn(&mut serde_json::Value) -> Result<(), String>;
+/// A mutating hook's glue on update: the object and the old object.
+pub type MutateUpdateFn = fn(&mut serde_json::Value, &serde_json::Value) -> Result<(), String>;
+/// A validation hook's glue: the object's field errors.
+pub type ValidateFn = fn(&serde_json::Value) -> Result<Vec<super::FieldError>, String>;
+/// A validation hook's glue on update: the object and the old object.
+pub type ValidateUpdateFn = fn(&serde_json::Value, &serde_json::Value) -> Result<Vec<super::FieldError>, String>;
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Hooks {
     /// `default(&mut T)`: defaults the schema cannot say (computed from other fields).
-    pub default: Option<fn(&mut serde_json::Value) -> Result<(), String>>,
+    pub default: Option<MutateFn>,
     /// `prepare_for_create(&mut T)`: clears or sets what a create may not choose.
-    pub prepare_for_create: Option<fn(&mut serde_json::Value) -> Result<(), String>>,
+    pub prepare_for_create: Option<MutateFn>,
     /// `prepare_for_update(&mut T, &T)`: the same on update, with the old object.
-    pub prepare_for_update: Option<fn(&mut serde_json::Value, &serde_json::Value) -> Result<(), String>>,
+    pub prepare_for_update: Option<MutateUpdateFn>,
     /// `validate_create(&T) -> Vec<FieldError>`.
-    pub validate_create: Option<fn(&serde_json::Value) -> Result<Vec<super::FieldError>, String>>,
+    pub validate_create: Option<ValidateFn>,
     /// `validate_update(&T, &T) -> Vec<FieldError>` (new, old).
-    pub validate_update: Option<fn(&serde_json::Value, &serde_json::Value) -> Result<Vec<super::FieldError>, String>>,
+    pub validate_update: Option<ValidateUpdateFn>,
 }
 
 impl Hooks {

@@ -5,13 +5,19 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::store::WriteOptions;
-use crate::apimachinery::apply::{status_reset_fields, ApplyError, FieldManager};
+use crate::apimachinery::apply::{status_reset_fields, ApplyError, FieldManager, VersionConverter};
 use crate::apimachinery::{KindInfo, Status, StatusCause, StatusDetails, Time};
 
-fn field_manager<'a>(info: &'static KindInfo, api_version: &'a str, subresource: &'a str) -> FieldManager<'a> {
+fn field_manager<'a>(
+    info: &'static KindInfo,
+    versions: Option<&'a dyn VersionConverter>,
+    api_version: &'a str,
+    subresource: &'a str,
+) -> FieldManager<'a> {
     let ignored: &'static [&'static str] = if info.status_subresource { status_reset_fields(subresource) } else { &[] };
     let mut fm = FieldManager::new(info.schema, api_version, info.kind).with_subresource(subresource);
     fm.ignored = ignored;
+    fm.versions = versions;
     fm
 }
 
@@ -20,12 +26,13 @@ pub(crate) fn track(
     old: Option<&Value>,
     new: &mut Value,
     info: &'static KindInfo,
+    versions: Option<&dyn VersionConverter>,
     manager: &str,
     now: Time,
     subresource: &str,
 ) -> Result<(), ApiError> {
     let api_version = info.api_version();
-    field_manager(info, &api_version, subresource)
+    field_manager(info, versions, &api_version, subresource)
         .update(old, new, manager, &now.to_rfc3339())
         .map_err(|e| to_api_error(e, info, new))
 }
@@ -35,12 +42,13 @@ pub(crate) fn apply(
     live: &Value,
     applied: &Value,
     info: &'static KindInfo,
+    versions: Option<&dyn VersionConverter>,
     opts: &WriteOptions,
     subresource: &str,
 ) -> Result<Value, ApiError> {
     let api_version = info.api_version();
     let live = if live.is_null() { None } else { Some(live) };
-    field_manager(info, &api_version, subresource)
+    field_manager(info, versions, &api_version, subresource)
         .apply(live, applied, &opts.field_manager, opts.force, &Time::now().to_rfc3339())
         .map_err(|e| to_api_error(e, info, applied))
 }

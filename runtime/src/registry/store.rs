@@ -139,6 +139,9 @@ pub struct Store {
     /// For a version other than the storage version: the conversion to it, where the kind's typed
     /// hooks run.
     hub: Option<(Converter, &'static str)>,
+    /// For a resource served at several versions: the conversions between them (managed fields
+    /// recorded at other versions are compared there).
+    converter: Option<Converter>,
 }
 
 impl Store {
@@ -160,15 +163,24 @@ impl Store {
             namespaces,
             admission: std::sync::OnceLock::new(),
             hub: None,
+            converter: None,
         }
     }
 
     /// This store serves a version other than `storage_version`, converting with `converter`.
     pub fn with_storage_version(mut self, converter: Converter, storage_version: &'static str) -> Store {
         if storage_version != self.info.version {
-            self.hub = Some((converter, storage_version));
+            self.hub = Some((converter.clone(), storage_version));
+        }
+        if converter.versions() > 1 {
+            self.converter = Some(converter);
         }
         self
+    }
+
+    /// The conversions for managed fields recorded at other versions.
+    fn versions(&self) -> Option<&dyn crate::apimachinery::apply::VersionConverter> {
+        self.converter.as_ref().map(|c| c as &dyn crate::apimachinery::apply::VersionConverter)
     }
 
     /// Runs `f` on `object` (and `old`) at the storage version, where the kind's typed hooks are
@@ -575,7 +587,7 @@ impl Store {
                     m.insert("managedFields".into(), managed);
                 }
             }
-            None => super::managed::track(None, &mut object, info, &opts.field_manager, now, "")?,
+            None => super::managed::track(None, &mut object, info, self.versions(), &opts.field_manager, now, "")?,
         }
         Ok(Prepared { object, meta, warnings, generated })
     }
@@ -767,7 +779,7 @@ impl Store {
         self.invalid_if_any(&meta.name, errors)?;
         if track {
             let sub = if part == Part::Status { "status" } else { "" };
-            super::managed::track(Some(old), &mut new, info, &opts.field_manager, Time::now(), sub)?;
+            super::managed::track(Some(old), &mut new, info, self.versions(), &opts.field_manager, Time::now(), sub)?;
         }
         let mut old_cmp = old.clone();
         strip_resource_version(&mut old_cmp);
@@ -871,7 +883,7 @@ impl Store {
                     PatchType::Strategic => (super::patching::strategic(&current, patch, info)?, true),
                     PatchType::Apply => {
                         let sub = if part == Part::Status { "status" } else { "" };
-                        (super::managed::apply(&current, patch, info, opts, sub)?, false)
+                        (super::managed::apply(&current, patch, info, self.versions(), opts, sub)?, false)
                     }
                 };
                 self.patched_wire_types(&mut patched, patch_type)?;
@@ -906,7 +918,7 @@ impl Store {
                 )));
             }
         }
-        let mut object = super::managed::apply(&Value::Null, patch, info, opts, "")?;
+        let mut object = super::managed::apply(&Value::Null, patch, info, self.versions(), opts, "")?;
         self.patched_wire_types(&mut object, PatchType::Apply)?;
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("name".into(), Value::String(name.into()));

@@ -183,6 +183,18 @@ pub struct FieldManager<'a> {
     /// pointers null, empty optional maps and lists absent), which decides where `"."` appears in an
     /// `Update` entry. On for built-in kinds ([`is_builtin_kind`]), off for custom resources.
     pub go_structs: bool,
+    /// For a resource served at several versions: converts objects to the version a manager's
+    /// entry was recorded at, so its ownership is compared there (structured-merge-diff's
+    /// `Converter`). `None`: every entry is compared at this version.
+    pub versions: Option<&'a dyn VersionConverter>,
+}
+
+/// Converts objects between the versions of a resource, for managed fields recorded at another
+/// version than the request's.
+pub trait VersionConverter: Sync + std::fmt::Debug {
+    /// `object` at `api_version`, with that version's schema; `None` when it cannot be converted
+    /// (the entry is then compared at the request's version).
+    fn convert(&self, object: &Value, api_version: &str) -> Option<(Value, &'static Schema)>;
 }
 
 /// What the apply machinery needs to hand back from one layer of upstream's manager chain.
@@ -349,7 +361,12 @@ impl<'a> FieldManager<'a> {
     /// A field manager for the main resource of a kind, nothing ignored, Go-struct comparison for
     /// built-in kinds.
     pub fn new(schema: &'static Schema, api_version: &'a str, kind: &'a str) -> Self {
-        FieldManager { schema, api_version, kind, subresource: "", ignored: &[], go_structs: is_builtin_kind(schema) }
+        FieldManager { schema, api_version, kind, subresource: "", ignored: &[], go_structs: is_builtin_kind(schema), versions: None }
+    }
+
+    /// The same manager comparing other versions' entries at their version.
+    pub fn with_versions(self, versions: &'a dyn VersionConverter) -> Self {
+        FieldManager { versions: Some(versions), ..self }
     }
 
     /// The same manager for a subresource (`status`, `scale`).
@@ -472,7 +489,7 @@ impl<'a> FieldManager<'a> {
             .into());
         }
         let ignored = self.ignored_set();
-        let updater = Updater { root: self.root(), ignored: &ignored, go_structs: self.go_structs };
+        let updater = Updater { root: self.root(), ignored: &ignored, go_structs: self.go_structs, version: self.api_version, versions: self.versions };
         let (new, fields) = match updater.apply(live, applied, self.api_version, managed.fields, &id, force) {
             Ok(r) => r,
             Err(UpdaterError::Conflicts(c)) => return Err(Failure::Conflicts(c)),
@@ -500,7 +517,7 @@ impl<'a> FieldManager<'a> {
         let name = if manager.is_empty() { "unknown" } else { manager };
         let id = managed::identifier(name, "Update", self.api_version, self.subresource);
         let ignored = self.ignored_set();
-        let updater = Updater { root: self.root(), ignored: &ignored, go_structs: self.go_structs };
+        let updater = Updater { root: self.root(), ignored: &ignored, go_structs: self.go_structs, version: self.api_version, versions: self.versions };
         managed.fields = updater.update_ownership(live, new, managed.fields, CURRENT, self.api_version);
         managed::strip(&mut managed.fields, CURRENT);
         if let Some(vs) = managed.fields.remove(CURRENT) {

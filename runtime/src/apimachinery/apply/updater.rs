@@ -29,6 +29,10 @@ pub(crate) struct Updater<'a> {
     pub(crate) ignored: &'a FieldSet,
     /// Compare as upstream's Go structs do (built-in kinds).
     pub(crate) go_structs: bool,
+    /// The version of the objects (`group/version`).
+    pub(crate) version: &'a str,
+    /// Converts to the versions other managers' entries were recorded at.
+    pub(crate) versions: Option<&'a dyn super::VersionConverter>,
 }
 
 impl Updater<'_> {
@@ -56,13 +60,27 @@ impl Updater<'_> {
         force: bool,
     ) -> Result<Comparison, ConflictSets> {
         let cmp = self.compare(old, new);
-        let touched = cmp.modified.union(&cmp.added);
+        // Entries recorded at another version are compared there (the objects converted to it).
+        let mut at_version: std::collections::BTreeMap<String, Comparison> = std::collections::BTreeMap::new();
+        if let Some(versions) = self.versions {
+            for vs in managers.values() {
+                if vs.api_version.is_empty() || vs.api_version == self.version || at_version.contains_key(&vs.api_version) {
+                    continue;
+                }
+                if let (Some((o, schema)), Some((n, _))) = (versions.convert(old, &vs.api_version), versions.convert(new, &vs.api_version)) {
+                    let there = Updater { root: Ty::root(schema), ignored: self.ignored, go_structs: self.go_structs, version: &vs.api_version, versions: None };
+                    at_version.insert(vs.api_version.clone(), there.compare(&o, &n));
+                }
+            }
+        }
+        let cmp_of = |vs: &VersionedSet| at_version.get(&vs.api_version).unwrap_or(&cmp);
         let mut conflicts: ConflictSets = Vec::new();
         for (id, vs) in managers.iter() {
             if id == workflow {
                 continue;
             }
-            let c = vs.set.intersection(&touched);
+            let c_cmp = cmp_of(vs);
+            let c = vs.set.intersection(&c_cmp.modified.union(&c_cmp.added));
             if !c.is_empty() {
                 conflicts.push((id.clone(), c));
             }
@@ -75,10 +93,11 @@ impl Updater<'_> {
                 vs.set = vs.set.difference(c);
             }
         }
-        if !cmp.removed.is_empty() {
-            for (id, vs) in managers.iter_mut() {
-                if id != workflow {
-                    vs.set = vs.set.difference(&cmp.removed);
+        for (id, vs) in managers.iter_mut() {
+            if id != workflow {
+                let removed = &at_version.get(&vs.api_version).unwrap_or(&cmp).removed;
+                if !removed.is_empty() {
+                    vs.set = vs.set.difference(removed);
                 }
             }
         }

@@ -111,6 +111,11 @@ impl Converter {
         self.versions.iter().find(|k| k.version == version).map(|k| k.schema)
     }
 
+    /// How many versions the resource has.
+    pub fn versions(&self) -> usize {
+        self.versions.len()
+    }
+
     /// `object` at `to_version` (unchanged when it is there already).
     pub fn convert(&self, object: Value, to_version: &str) -> Result<Value, ConversionError> {
         let from = object.get("apiVersion").and_then(Value::as_str).and_then(|av| self.version_of(av)).map(str::to_string);
@@ -150,6 +155,16 @@ impl Converter {
         };
         prune(schema, &mut out);
         Ok(out)
+    }
+}
+
+impl super::apply::VersionConverter for Converter {
+    fn convert(&self, object: &Value, api_version: &str) -> Option<(Value, &'static Schema)> {
+        let version = self.version_of(api_version)?;
+        let schema = self.schema(version)?;
+        // Managed fields are compared on objects without them (and conversion must not see them).
+        let converted = Converter::convert(self, object.clone(), version).ok()?;
+        Some((converted, schema))
     }
 }
 

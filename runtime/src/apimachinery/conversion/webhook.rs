@@ -23,7 +23,7 @@ pub type ServiceResolver = Arc<dyn Fn(&str, &str, u16) -> Result<String, String>
 
 /// Sends `object` to the webhook for conversion to `desired` (an apiVersion).
 pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object: Value, desired: &str) -> Result<Value, ConversionError> {
-    let (dial, server_name, path) = target(w, resolver)?;
+    let (dial, server_name, path, url) = target(w, resolver)?;
     let uid = uuid::Uuid::new_v4().to_string();
     let review = json!({
         "kind": "ConversionReview",
@@ -32,7 +32,7 @@ pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object
     });
     let body = serde_json::to_vec(&review).map_err(|e| ConversionError(e.to_string()))?;
     let roots = trust(w.ca_bundle)?;
-    let url = format!("https://{server_name}{path}");
+    let url = format!("{url}?timeout=30s");
     let answer = block_on(post(dial, server_name, path, roots, body)).map_err(|e| ConversionError(format!("Post {url:?}: {e}")))?;
     let answer: Value =
         serde_json::from_slice(&answer).map_err(|e| ConversionError(format!("unmarshal: the webhook's answer is not a ConversionReview: {e}")))?;
@@ -58,8 +58,8 @@ pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object
     Ok(converted.remove(0))
 }
 
-/// `(address to dial, TLS server name, path)`.
-fn target(w: &WebhookConversion, resolver: Option<&ServiceResolver>) -> Result<(String, String, String), ConversionError> {
+/// `(address to dial, TLS server name, path, URL as upstream writes it in errors)`.
+fn target(w: &WebhookConversion, resolver: Option<&ServiceResolver>) -> Result<(String, String, String, String), ConversionError> {
     if let Some(url) = w.url {
         let rest = url.strip_prefix("https://").ok_or_else(|| ConversionError(format!("webhook URL {url:?} is not https")))?;
         let (authority, path) = match rest.find('/') {
@@ -71,12 +71,15 @@ fn target(w: &WebhookConversion, resolver: Option<&ServiceResolver>) -> Result<(
             _ => authority,
         };
         let dial = if host.len() == authority.len() { format!("{authority}:443") } else { authority.to_string() };
-        return Ok((dial, host.trim_start_matches('[').trim_end_matches(']').to_string(), path.to_string()));
+        return Ok((dial, host.trim_start_matches('[').trim_end_matches(']').to_string(), path.to_string(), url.to_string()));
     }
     let Some(s) = w.service else { return Err(ConversionError("the webhook has neither url nor service".into())) };
     let resolve = resolver.ok_or_else(|| ConversionError(format!("service {:?} cannot be resolved here", s.name)))?;
-    let dial = resolve(s.namespace, s.name, s.port).map_err(ConversionError)?;
-    Ok((dial, format!("{}.{}.svc", s.name, s.namespace), s.path.unwrap_or("/").to_string()))
+    let host = format!("{}.{}.svc", s.name, s.namespace);
+    let path = s.path.unwrap_or("/").to_string();
+    let url = format!("https://{host}:{}{path}", s.port);
+    let dial = resolve(s.namespace, s.name, s.port).map_err(|e| ConversionError(format!("Post {:?}: {e}", format!("{url}?timeout=30s"))))?;
+    Ok((dial, host, path, url))
 }
 
 /// The root store of `caBundle` (base64 of PEM).
@@ -108,7 +111,10 @@ async fn post(dial: String, server_name: String, path: String, roots: rustls::Ro
         .with_no_client_auth();
     let name = ServerName::try_from(server_name.clone()).map_err(|e| e.to_string())?;
     let exchange = async {
-        let tcp = tokio::net::TcpStream::connect(&dial).await.map_err(|e| format!("dial tcp {dial}: {e}"))?;
+        let tcp = tokio::net::TcpStream::connect(&dial).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => format!("dial tcp {dial}: connect: connection refused"),
+            _ => format!("dial tcp {dial}: {e}"),
+        })?;
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("tls: {e}"))?;
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
