@@ -16,7 +16,7 @@ usage: cargo xtask <command>
   import [--reference DIR]      (re)write the built-in kinds in schemas/ from ../shared/reference
   new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
   test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
-  bench [embedded|etcd] [--quick]   benchmarks with in-run baselines (every section unless named)
+  bench [embedded|etcd|cel] [--quick] benchmarks with in-run baselines (every section unless named)
   fuzz [--seconds N] [--seed S] [--release] [TARGET]   run the fuzz targets N s each (default 60;
                                 the suite runs each for 0.4 s) and report inputs tried per target
   fresh-build [--release] [--keep] [--tree DIR]   build and serve a copy of the checkout with an empty

@@ -1,4 +1,4 @@
-//! `kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd]` (`cargo xtask bench`
+//! `kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd] [cel]` (`cargo xtask bench`
 //! runs it in release): starts kapi apiservers and measures them with a load generator in this
 //! process, beside baselines measured in the same run, and prints one table with the ratios and the
 //! goals; every figure also goes to `<out>/bench.json` (default `<root>/target/bench`).
@@ -8,12 +8,15 @@
 //!   LISTs, GETs by name at 64 clients and watch fan-out ([`watch`]).
 //! - `etcd` ([`etcd`]): creates/s at 1/16/64 clients through kapi on a real etcd against raw etcd
 //!   txn-creates at the same concurrency, interleaved; GETs by name.
+//! - `cel` ([`cel`]): creates/s of a kind with ten CEL rules against the same kind without, on one
+//!   server of this binary's own kinds.
 //!
 //! The machines are shared, noisy and have 2 cores, so absolute figures lie: what counts are ratios
 //! against baselines measured in the same run, and the CPU every process used meanwhile (the load
 //! generator, one tokio worker thread, competes with the servers for the same cores). With no
-//! section named, both run. Without `--apiserver`, the release apiserver is built first.
+//! section named, all run. Without `--apiserver`, the release apiserver is built first.
 
+mod cel;
 mod embedded;
 mod etcd;
 mod loadgen;
@@ -30,13 +33,14 @@ use serde_json::json;
 
 use loadgen::{Timing, Usage, Window};
 
-const USAGE: &str = "usage: kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd]
-  embedded, etcd     the sections to run (none named: both)
+const USAGE: &str = "usage: kapi-bench [--quick] [--apiserver PATH] [--out DIR] [embedded] [etcd] [cel]
+  embedded, etcd, cel  the sections to run (none named: all)
   --quick            short windows and small counts (a smoke run; figures are not comparable with the goals)
   --apiserver PATH   the apiserver binary to measure (default: build the release apiserver)
   --out DIR          where bench.json goes (default: <workspace>/target/bench)";
 
 fn main() -> ExitCode {
+    cel::serve_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args = match Args::parse(&args) {
         Ok(Some(args)) => args,
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
 enum Section {
     Embedded,
     Etcd,
+    Cel,
 }
 
 /// The command line.
@@ -99,12 +104,13 @@ impl Args {
                 "--out" => parsed.out = Some(value("--out")?),
                 "embedded" => parsed.sections.push(Section::Embedded),
                 "etcd" => parsed.sections.push(Section::Etcd),
+                "cel" => parsed.sections.push(Section::Cel),
                 "-h" | "--help" | "help" => return Ok(None),
                 _ => bail!("unknown argument {arg:?}"),
             }
         }
         if parsed.sections.is_empty() {
-            parsed.sections = vec![Section::Embedded, Section::Etcd];
+            parsed.sections = vec![Section::Embedded, Section::Etcd, Section::Cel];
         }
         parsed.sections.dedup();
         Ok(Some(parsed))
@@ -387,10 +393,13 @@ pub(crate) fn thousands(n: u64) -> String {
 
 fn run(root: &Path, args: &Args) -> Result<()> {
     let plan = Plan::new(args.quick);
+    // The cel section serves kinds of its own from this binary: no apiserver to build for it alone.
+    let needs_apiserver = args.sections.iter().any(|s| *s != Section::Cel);
     let binary = match &args.apiserver {
         Some(path) if path.is_file() => path.clone(),
         Some(path) => bail!("--apiserver {}: no such file", path.display()),
-        None => build_apiserver(root)?,
+        None if needs_apiserver => build_apiserver(root)?,
+        None => std::env::current_exe().context("finding this binary")?,
     };
     let out = args
         .out
@@ -407,6 +416,7 @@ fn run(root: &Path, args: &Args) -> Result<()> {
             Section::Etcd => {
                 etcd::run(&rt, &binary, &plan, &mut report).context("the etcd section")
             }
+            Section::Cel => cel::run(&rt, &plan, &mut report).context("the cel section"),
         };
         if let Err(e) = result {
             failure = Some(e);

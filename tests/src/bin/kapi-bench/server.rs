@@ -37,6 +37,11 @@ impl Server {
     /// temp `--data-dir`, no inflight limits and `args`, and waits until `/readyz` answers 200.
     /// Fails with the tail of its output otherwise.
     pub(crate) fn start(rt: &Runtime, binary: &Path, args: &[String]) -> Result<Server> {
+        Self::start_with_env(rt, binary, args, &[])
+    }
+
+    /// [`Server::start`] with environment variables set for the server.
+    pub(crate) fn start_with_env(rt: &Runtime, binary: &Path, args: &[String], env: &[(&str, &str)]) -> Result<Server> {
         let dir = tempfile::Builder::new().prefix("kapi-bench-").tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -51,6 +56,7 @@ impl Server {
             .arg("--max-requests-inflight=0")
             .arg("--max-mutating-requests-inflight=0")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
