@@ -406,6 +406,14 @@ pub mod example_com {
             selectable_fields: &["spec.color"],
             proto_package: "com.example.v1",
             verbs: &[],
+            conversion: ::kapi_runtime::apimachinery::conversion::Conversion::None,
+            hooks: ::kapi_runtime::apimachinery::Hooks {
+                default: ::std::option::Option::None,
+                prepare_for_create: ::std::option::Option::None,
+                prepare_for_update: ::std::option::Option::None,
+                validate_create: ::std::option::Option::None,
+                validate_update: ::std::option::Option::None,
+            },
         };
         impl ::kapi_runtime::apimachinery::Resource
         for super::super::example_com::v1::Widget {
