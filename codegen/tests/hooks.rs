@@ -106,9 +106,9 @@ pub fn convert_v2_to_v1(w: super::example_com::v2::Widget) -> Result<super::exam
     assert!(err.contains("unknown hook \"defualt\"\n  help: did you mean `default`?"), "{err}");
     let err = load(&schema("[default]", ""), &[]).expect_err("no module");
     assert!(err.contains("x-kapi-strategy: widget names the strategy module") && err.contains("which does not exist"), "{err}");
-    let webhook = "  conversion: {strategy: Webhook, webhook: {conversionReviewVersions: [v1beta1], clientConfig: {url: 'http://x/convert'}}}\n";
+    let webhook = "  conversion: {strategy: Webhook, webhook: {conversionReviewVersions: [v1alpha1], clientConfig: {url: 'http://x/convert'}}}\n";
     let err = load(&schema("[convert]", webhook), &[("widget.rs", FULL)]).expect_err("webhook with a convert hook");
-    for expected in ["a kind with a convert hook converts with it", "'https' is the only allowed URL scheme", "kapi sends ConversionReview v1"] {
+    for expected in ["a kind with a convert hook converts with it", "'https' is the only allowed URL scheme", "conversionReviewVersions: Invalid value: [\"v1alpha1\"]: must include at least one of v1, v1beta1"] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }

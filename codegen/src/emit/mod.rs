@@ -5,6 +5,7 @@ use std::path::PathBuf;
 pub mod openapi;
 pub mod proto;
 pub mod rust;
+pub mod share;
 
 /// One file an emitter writes under `generated/`.
 #[derive(Debug, Clone, PartialEq, Eq)]

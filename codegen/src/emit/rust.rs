@@ -16,11 +16,22 @@ fn rt() -> TokenStream {
 
 /// Emits the whole model as one token stream (the body `include_schemas!` expands to).
 pub fn emit(model: &Model) -> TokenStream {
+    // Identical inline objects compile once (see `share`); the OpenAPI and proto emitters keep every copy.
+    let (shared, aliases) = super::share::share_identical_types(model);
+    let model = &shared;
     let cycles = Cycles::new(model);
     let mut modules: BTreeMap<Module, Vec<TokenStream>> = BTreeMap::new();
     for t in model.types.values() {
         let Some(m) = &t.module else { continue };
         modules.entry(m.clone()).or_default().push(emit_named(model, t, &cycles));
+    }
+    for a in &aliases {
+        let Some(NamedType { module: Some(m), rust_name, .. }) = model.named(&a.target) else { continue };
+        let path = module_path(m);
+        let (rep, alias) = (ident(rust_name), ident(&a.rust_name));
+        let rep_schema = format_ident!("{}_SCHEMA", screaming(rust_name));
+        let alias_schema = format_ident!("{}_SCHEMA", screaming(&a.rust_name));
+        modules.entry(a.module.clone()).or_default().push(quote!(pub use #path::{#rep as #alias, #rep_schema as #alias_schema};));
     }
     for k in &model.kinds {
         modules.entry(k.module.clone()).or_default().push(emit_kind(model, k));

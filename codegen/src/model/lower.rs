@@ -342,7 +342,6 @@ impl Lowerer {
             let definition = root.x_kapi_type.clone().unwrap_or_else(|| format!("{}.{}", ctx.def_prefix, names.kind));
             self.check_root(&ctx, root, &root_path, diags);
             self.named_object(&ctx, root, &root_path, &definition, &names.kind, false, diags);
-            let root_props = &root.properties;
             let subs = v.subresources.clone().unwrap_or_default();
             let mut scale = None;
             if let Some(s) = &subs.scale {
@@ -363,9 +362,9 @@ impl Lowerer {
                     label_selector_path: s.label_selector_path.clone(),
                 });
             }
-            if subs.status.is_some() && !root_props.contains_key("status") && root.x_preserve_unknown_fields != Some(true) {
-                diags.push(doc.locate(&vpath(&["subresources", "status"])), "the status subresource needs a `status` property", Some("add `status: {type: object, ...}` to the root properties".into()));
-            }
+            // A status subresource without a `status` property is accepted, as upstream accepts it
+            // (Tekton opts in only so that metadata.generation counts spec changes): `status` is then
+            // pruned like any unknown field, so a status write changes nothing.
             if create_only {
                 // Never stored: nothing to read back, select, scale or print.
                 let unusable = [
@@ -492,10 +491,11 @@ impl Lowerer {
                         diags.push(at(&["webhook", "clientConfig", "url"]), format!("url {url:?}: 'https' is the only allowed URL scheme"), None);
                     }
                 }
-                if !w.conversion_review_versions.iter().any(|v| v == "v1") {
+                // Upstream needs one version it can send (the first of v1, v1beta1 listed); others are ignored.
+                if !w.conversion_review_versions.iter().any(|v| v == "v1" || v == "v1beta1") {
                     diags.push(
                         at(&["webhook", "conversionReviewVersions"]),
-                        "kapi sends ConversionReview v1, which this webhook does not list",
+                        format!("webhook.conversionReviewVersions: Invalid value: {:?}: must include at least one of v1, v1beta1", w.conversion_review_versions),
                         Some("add `v1` to conversionReviewVersions".into()),
                     );
                 }
@@ -621,6 +621,14 @@ impl Lowerer {
             let mut child_schema = child_schema;
             child_schema.omit_zero = super::gofacts::omits_zero(name, k);
             obj.properties.insert(k.clone(), child_schema);
+        }
+        if is_root {
+            // Every object has apiVersion, kind and ObjectMeta metadata, whether or not the root
+            // schema lists them (upstream publishes and keeps them all; Istio's CRDs list none).
+            for (k, ty) in [("apiVersion", Ty::String), ("kind", Ty::String), ("metadata", Ty::Named(OBJECT_META.into()))] {
+                obj.properties.entry(k.to_string()).or_insert_with(|| Schema { ty, ..Schema::default() });
+            }
+            self.register_well_known(OBJECT_META, &ctx.doc.file);
         }
         for (ri, r) in node.required.iter().enumerate() {
             if !node.properties.contains_key(r) && node.x_preserve_unknown_fields != Some(true) {
