@@ -42,8 +42,13 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
 }
 
 /// Every schema folder of the workspace and the folder its generated files go to: the product's
-/// kinds, and the worked example of user kinds (examples/widget).
-const SETS: &[(&str, &str)] = &[("schemas", "generated"), ("examples/widget/schemas", "examples/widget/generated")];
+/// kinds, the worked example of user kinds (examples/widget), and the real-world CRD corpus compiled
+/// into one apiserver (generated/corpus, the generator's acceptance test).
+const SETS: &[(&str, &str)] = &[
+    ("schemas", "generated"),
+    ("examples/widget/schemas", "examples/widget/generated"),
+    ("tests/reference/crds/corpus", "generated/corpus"),
+];
 
 fn run_one(root: &Path, check: bool, schemas: &Path, generated: &Path) -> anyhow::Result<()> {
     let (schemas, generated) = (schemas.to_path_buf(), generated.to_path_buf());
