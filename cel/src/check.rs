@@ -146,13 +146,17 @@ pub(crate) struct Checked {
 pub(crate) struct Checker<'d> {
     scopes: Vec<(String, Node<'d>)>,
     issues: Vec<Issue>,
+    /// Issues of the validators cel-go runs once the expression checks.
+    late: Vec<Issue>,
+    /// Inside a call of `format`, which the homogeneous literal validator exempts (ext strings).
+    in_format: u32,
     uses_old_self: bool,
 }
 
 /// Types and prices `expr` with `self` of `decl` and `oldSelf` of `old` (optional with
 /// `optionalOldSelf`; absent where the rule may not use it).
 pub(crate) fn check<'d>(expr: &IdedExpr, decl: &'d DeclType, old: Option<(&'d DeclType, bool)>) -> Checked {
-    let mut c = Checker { scopes: Vec::new(), issues: Vec::new(), uses_old_self: false };
+    let mut c = Checker { scopes: Vec::new(), issues: Vec::new(), late: Vec::new(), in_format: 0, uses_old_self: false };
     c.scopes.push(("self".into(), Node::of_decl(decl, Cost::n(1))));
     if let Some((old, optional)) = old {
         let mut n = Node::of_decl(old, Cost::n(1));
@@ -162,6 +166,9 @@ pub(crate) fn check<'d>(expr: &IdedExpr, decl: &'d DeclType, old: Option<(&'d De
         c.scopes.push(("oldSelf".into(), n));
     }
     let n = c.expr(expr);
+    if c.issues.is_empty() {
+        c.issues = std::mem::take(&mut c.late);
+    }
     Checked {
         is_bool: matches!(n.ty, Ty::Bool | Ty::Dyn),
         ty: n.ty.to_string(),
@@ -214,7 +221,6 @@ const SIGNATURES: &[&str] = &[
     "string.split(string)->list(string)", "string.split(string,int)->list(string)", "string.substring(int)->string",
     "string.substring(int,int)->string", "string.trim()->string", "list(string).join()->string",
     "list(string).join(string)->string", "strings.quote(string)->string", "string.format(list(dyn))->string",
-    "string.reverse()->string",
     // Timestamps and durations.
     "timestamp.getFullYear()->int", "timestamp.getFullYear(string)->int", "timestamp.getMonth()->int",
     "timestamp.getMonth(string)->int", "timestamp.getDate()->int", "timestamp.getDate(string)->int",
@@ -268,8 +274,24 @@ const SIGNATURES: &[&str] = &[
     "format.uuid()->kubernetes.NamedFormat", "format.byte()->kubernetes.NamedFormat", "format.date()->kubernetes.NamedFormat",
     "format.datetime()->kubernetes.NamedFormat",
     "kubernetes.NamedFormat.validate(string)->optional(list(string))",
-    // Math (cel-go ext.Math is not in the CRD environment; cel-rust's is kept for greatest/least).
-    "math.greatest(A,A)->A", "math.least(A,A)->A",
+    // cel-go ext.Lists (version 3), in the CRD environment since 1.34.
+    "list(A).slice(int,int)->list(A)", "list(list(A)).flatten()->list(A)", "list(dyn).flatten(int)->list(dyn)",
+    "list(A).distinct()->list(A)", "list(A).reverse()->list(A)", "lists.range(int)->list(int)",
+    "list(int).sort()->list(int)", "list(uint).sort()->list(uint)", "list(double).sort()->list(double)",
+    "list(bool).sort()->list(bool)", "list(duration).sort()->list(duration)", "list(timestamp).sort()->list(timestamp)",
+    "list(string).sort()->list(string)", "list(bytes).sort()->list(bytes)",
+    "list(A).@sortByAssociatedKeys(list(int))->list(A)", "list(A).@sortByAssociatedKeys(list(uint))->list(A)",
+    "list(A).@sortByAssociatedKeys(list(double))->list(A)", "list(A).@sortByAssociatedKeys(list(bool))->list(A)",
+    "list(A).@sortByAssociatedKeys(list(duration))->list(A)", "list(A).@sortByAssociatedKeys(list(timestamp))->list(A)",
+    "list(A).@sortByAssociatedKeys(list(string))->list(A)", "list(A).@sortByAssociatedKeys(list(bytes))->list(A)",
+    // cel-go optional types, version 2 (lists).
+    "list(A).first()->optional(A)", "list(A).last()->optional(A)",
+    "optional.unwrap(list(optional(A)))->list(A)", "list(optional(A)).unwrapOpt()->list(A)",
+    // cel-go ext.TwoVarComprehensions: the step of transformMap and transformMapEntry.
+    "cel.@mapInsert(map(A,B),A,B)->map(A,B)", "cel.@mapInsert(map(A,B),map(A,B))->map(A,B)",
+    // Not in the CRD environment (kube-apiserver v1.36.2 refuses them as undeclared references):
+    // ext.Math (`math.*`), ext.Encoders (`base64.*`), ext.Bindings (`cel.bind`), ext.Strings
+    // past version 2 (`string.reverse()`).
 ];
 
 /// A parsed signature.
@@ -366,11 +388,11 @@ fn signatures() -> &'static HashMap<&'static str, Vec<Sig>> {
             let Some((call, result)) = line.split_once("->") else { continue };
             let Some(open) = args_open(call) else { continue };
             let head = &call[..open];
-            let args = call[open + 1..].trim_end_matches(')');
+            let args = call[open + 1..].strip_suffix(')').unwrap_or(&call[open + 1..]);
             let mut params: Vec<Ty<'static>> = split_args(args).into_iter().map(parse_ty).collect();
             // `recv.name`: the receiver is all before the last dot, unless the head is a global
             // namespaced function (`optional.of`, `strings.quote`, `sets.contains`, `format.named`).
-            let global_ns = ["optional.", "strings.", "sets.", "format.", "math.", "ip.isCanonical"];
+            let global_ns = ["optional.", "strings.", "sets.", "format.", "lists.", "cel.", "ip.isCanonical"];
             let (name, member) = match head.rfind('.') {
                 Some(dot) if !global_ns.iter().any(|ns| head.starts_with(ns)) => {
                     params.insert(0, parse_ty(&head[..dot]));
@@ -407,6 +429,22 @@ fn unify<'d>(param: &Ty<'static>, arg: &Ty<'d>, binds: &mut [Option<Ty<'d>>; 2])
         (Ty::Map(pk, pv), Ty::Map(ak, av)) => unify(pk, ak, binds) && unify(pv, av, binds),
         (Ty::Map(pk, pv), Ty::Object(_)) => unify(pk, &Ty::String, binds) && unify(pv, &Ty::Dyn, binds),
         (p, a) => same_static(p, a),
+    }
+}
+
+/// cel-go's `IsEquivalentType` as the homogeneous literal validator uses it: the same type, `dyn`
+/// only equal to `dyn`. A nested `dyn` matches anything, as this checker also writes the free type
+/// parameters of `[]`, `{}` and `optional.none()` as `dyn` (cel-go infers them).
+fn equivalent(a: &Ty<'_>, b: &Ty<'_>) -> bool {
+    fn inner(a: &Ty<'_>, b: &Ty<'_>) -> bool {
+        a.is_dyn() || b.is_dyn() || equivalent(a, b)
+    }
+    match (a, b) {
+        (Ty::Dyn, Ty::Dyn) => true,
+        (Ty::Dyn, _) | (_, Ty::Dyn) => false,
+        (Ty::List(x), Ty::List(y)) | (Ty::Optional(x), Ty::Optional(y)) => inner(x, y),
+        (Ty::Map(xk, xv), Ty::Map(yk, yv)) => inner(xk, yk) && inner(xv, yv),
+        _ => a == b,
     }
 }
 
@@ -529,7 +567,9 @@ impl<'d> Checker<'d> {
                         }
                     }
                     Ty::Map(k, v) => {
-                        let key = Node { ty: (**k).clone(), cost: Cost::n(1), size: range.size, decl: None };
+                        // A schema map's keys have no declared size: Kubernetes estimates them at 0.
+                        let key_size = if range.decl.is_some() { 0 } else { range.size };
+                        let key = Node { ty: (**k).clone(), cost: Cost::n(1), size: key_size, decl: None };
                         let val = match range.decl.and_then(DeclType::elem) {
                             Some(d) => Node::of_decl(d, Cost::n(1)),
                             None => Node::new((**v).clone(), Cost::n(1)),
@@ -561,18 +601,31 @@ impl<'d> Checker<'d> {
                 if matches!(&init.ty, Ty::Map(..)) && matches!(step.ty, Ty::Map(..)) {
                     accu.ty = step.ty.clone();
                 }
-                accu.size = range.size;
+                // cel-go: the accumulator has its initial value's size (a `cel.bind`-like
+                // comprehension, as `sortBy` expands to, binds a list of the target's size); the
+                // comprehension's value has the range's size when it builds a list or a map, its
+                // literal's size, or an unknown one.
+                let built = matches!(c.accu_init.expr, Expr::List(_) | Expr::Map(_));
+                if built {
+                    accu.size = range.size;
+                }
                 self.scopes.push((c.accu_var.clone(), accu));
                 let result = self.expr(&c.result);
                 self.scopes.truncate(depth);
                 let per_iter = cond.cost.add(step.cost);
                 let loops = Cost { min: 0, max: per_iter.max.saturating_mul(range.size) };
                 let cost = range.cost.add(init.cost).add(loops).add(result.cost);
-                Node { ty: result.ty, cost, size: range.size, decl: None }
+                let size = match &c.accu_init.expr {
+                    _ if built => range.size,
+                    Expr::Literal(_) => init.size,
+                    _ => result.size,
+                };
+                Node { ty: result.ty, cost, size, decl: None }
             }
             Expr::List(l) => {
                 let mut cost = Cost::n(10);
                 let mut elem: Option<Ty<'d>> = None;
+                let (mut first, mut mismatch): (Option<Ty<'d>>, bool) = (None, false);
                 for (i, item) in l.elements.iter().enumerate() {
                     let n = self.expr(item);
                     cost = cost.add(n.cost);
@@ -584,32 +637,39 @@ impl<'d> Checker<'d> {
                     } else {
                         n.ty
                     };
-                    elem = Some(match elem {
-                        None => ty,
-                        Some(prev) if same(&prev, &ty) && !prev.is_dyn() => prev,
-                        Some(_) => Ty::Dyn,
-                    });
+                    match &first {
+                        None => first = Some(ty.clone()),
+                        // One issue per list: the validator stops at the first mismatch.
+                        Some(f) if !mismatch => mismatch = !self.homogeneous(item.id, &f.clone(), &ty),
+                        Some(_) => {}
+                    }
+                    elem = Some(Self::join(elem, &ty));
                 }
                 Node { ty: Ty::List(Box::new(elem.unwrap_or(Ty::Dyn))), cost, size: l.elements.len() as u64, decl: None }
             }
             Expr::Map(m) => {
                 let mut cost = Cost::n(30);
                 let (mut kt, mut vt): (Option<Ty<'d>>, Option<Ty<'d>>) = (None, None);
+                let mut first: Option<(Ty<'d>, Ty<'d>)> = None;
                 for entry in &m.entries {
                     if let EntryExpr::MapEntry(me) = &entry.expr {
                         let k = self.expr(&me.key);
                         let v = self.expr(&me.value);
                         cost = cost.add(k.cost).add(v.cost);
-                        kt = Some(match kt {
-                            None => k.ty,
-                            Some(p) if same(&p, &k.ty) => p,
-                            Some(_) => Ty::Dyn,
-                        });
-                        vt = Some(match vt {
-                            None => v.ty,
-                            Some(p) if same(&p, &v.ty) => p,
-                            Some(_) => Ty::Dyn,
-                        });
+                        let vty = match (&v.ty, me.optional) {
+                            (Ty::Optional(t), true) => (**t).clone(),
+                            (t, _) => t.clone(),
+                        };
+                        match &first {
+                            None => first = Some((k.ty.clone(), vty.clone())),
+                            Some((fk, fv)) => {
+                                let (fk, fv) = (fk.clone(), fv.clone());
+                                self.homogeneous(me.key.id, &fk, &k.ty);
+                                self.homogeneous(me.value.id, &fv, &vty);
+                            }
+                        }
+                        kt = Some(Self::join(kt, &k.ty));
+                        vt = Some(Self::join(vt, &vty));
                     }
                 }
                 let ty = Ty::Map(Box::new(kt.unwrap_or(Ty::Dyn)), Box::new(vt.unwrap_or(Ty::Dyn)));
@@ -620,6 +680,30 @@ impl<'d> Checker<'d> {
                 Node::new(Ty::Dyn, Cost::n(40))
             }
         }
+    }
+
+    /// The type of a literal's elements (keys, values) so far joined with one more: `dyn` unless all
+    /// agree. Kubernetes' `ValidateHomogeneousAggregateLiterals` is checked apart ([`Self::homogeneous`]).
+    fn join(prev: Option<Ty<'d>>, cur: &Ty<'d>) -> Ty<'d> {
+        match prev {
+            None => cur.clone(),
+            Some(p) if same(&p, cur) && !p.is_dyn() => p,
+            Some(_) => Ty::Dyn,
+        }
+    }
+
+    /// cel-go's homogeneous aggregate literal validator (in Kubernetes' base environment since 1.29):
+    /// every element of a list literal, and every key and every value of a map literal, has the type
+    /// of the first one exactly (`dyn` included). It runs once the expression checks, so its issues
+    /// wait in `late`. Returns whether `cur` agrees with `first`.
+    fn homogeneous(&mut self, id: u64, first: &Ty<'d>, cur: &Ty<'d>) -> bool {
+        if self.in_format > 0 || equivalent(first, cur) {
+            return true;
+        }
+        // cel-go's `FormatCELType` names the null type `null`.
+        let name = |t: &Ty<'_>| t.to_string().replace("null_type", "null");
+        self.late.push(Issue { expr_id: id, message: format!("expected type '{}' but found '{}'", name(first), name(cur)) });
+        false
     }
 
     fn ident(&mut self, id: u64, name: &str) -> Node<'d> {
@@ -703,8 +787,10 @@ impl<'d> Checker<'d> {
                 Node { ty, cost, size: t.size.max(f.size), decl: None }
             }
             operators::NOT_STRICTLY_FALSE => {
+                // cel-go prices it as any call without an estimator: 1 (the loop condition of
+                // `all` and `exists`: a CRD's `self.l.all(x, true)` over 10 items is estimated at 33).
                 let n = call.args.first().map(|a| self.expr(a));
-                Node::new(Ty::Bool, n.map(|n| n.cost).unwrap_or_default())
+                Node::new(Ty::Bool, n.map(|n| n.cost).unwrap_or_default().add(Cost::n(1)))
             }
             operators::OPT_SELECT => {
                 let (Some(op), Some(field)) = (call.args.first(), call.args.get(1)) else {
@@ -754,12 +840,15 @@ impl<'d> Checker<'d> {
     /// Types a call by the signature table.
     fn resolve(&mut self, id: u64, name: &str, member: bool, args: &[IdedExpr], target: Option<&IdedExpr>) -> Node<'d> {
         let mut nodes: Vec<Node<'d>> = Vec::new();
+        let format = u32::from(name == "format");
+        self.in_format += format;
         if let Some(t) = target {
             nodes.push(self.expr(t));
         }
         for a in args {
             nodes.push(self.expr(a));
         }
+        self.in_format -= format;
         let arg_cost = nodes.iter().fold(Cost::default(), |c, n| c.add(n.cost));
         let tys: Vec<Ty<'d>> = nodes.iter().map(|n| n.ty.clone()).collect();
         if matches!(name, "_<_" | "_<=_" | "_>_" | "_>=_") {
@@ -768,7 +857,7 @@ impl<'d> Checker<'d> {
                 self.issue(id, format!("found no matching overload for '{name}' applied to '({})'", shown.join(", ")));
                 return Node::new(Ty::Dyn, arg_cost);
             }
-            let (c, _) = call_cost(name, &nodes);
+            let (c, _) = call_cost(name, &nodes, args);
             return Node::new(Ty::Bool, arg_cost.add(c));
         }
         let Some(sigs) = signatures().get(name) else {
@@ -808,7 +897,7 @@ impl<'d> Checker<'d> {
             return Node::new(Ty::Dyn, arg_cost);
         };
         self.check_literal_args(id, name, args);
-        let (call_cost, size) = call_cost(name, &nodes);
+        let (call_cost, size) = call_cost(name, &nodes, args);
         let decl = match (name, nodes.first()) {
             ("_[_]", Some(n)) => n.decl.and_then(DeclType::elem),
             _ => None,
@@ -846,11 +935,68 @@ fn comparable(tys: &[Ty<'_>]) -> bool {
 }
 
 /// The cost of a call itself (beyond its arguments) and the size bound of its result.
-fn call_cost(name: &str, nodes: &[Node<'_>]) -> (Cost, u64) {
+/// cel-go's `MultiplyByCostFactor`: `ceil(n * f)`, saturating.
+fn by_factor(n: u64, f: f64) -> u64 {
+    let x = (n as f64 * f).ceil();
+    if x >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        x as u64
+    }
+}
+
+/// ext.Lists' `estimateAllocatingListCall`: the list's size times a factor, plus the call (1) and
+/// the new list (10); the result's size is the size given.
+fn allocating_list_call(factor: f64, size: u64) -> (Cost, u64) {
+    (Cost { min: 11, max: by_factor(size, factor).saturating_add(11) }, size)
+}
+
+/// ext.Lists' `nodeAsIntValue`: an int literal argument (negative as 0), else `default`.
+fn int_literal(arg: Option<&IdedExpr>, default: u64) -> u64 {
+    match arg.map(|a| &a.expr) {
+        Some(Expr::Literal(LiteralValue::Int(i))) => u64::try_from(*i.inner()).unwrap_or(0),
+        _ => default,
+    }
+}
+
+fn call_cost(name: &str, nodes: &[Node<'_>], args: &[IdedExpr]) -> (Cost, u64) {
     let size = |i: usize| nodes.get(i).map_or(0, |n| n.size);
+    // ext.Lists (version 3 estimators); the member's target is `nodes[0]`, its arguments `args`.
+    let strings = |i: usize| nodes.get(i).is_some_and(|n| matches!(&n.ty, Ty::List(e) if matches!(**e, Ty::String | Ty::Bytes)));
+    match name {
+        "slice" if nodes.len() == 3 => {
+            let start = int_literal(args.first(), 0);
+            let end = int_literal(args.get(1), size(0));
+            // Go's unsigned subtraction: `slice(2, 1)` is estimated at a huge size.
+            return allocating_list_call(1.0, end.wrapping_sub(start));
+        }
+        "lists.range" => return allocating_list_call(1.0, int_literal(args.first(), u64::MAX)),
+        "reverse" => return allocating_list_call(1.0, size(0)),
+        "flatten" => {
+            let depth = if args.is_empty() { 1 } else { int_literal(args.first(), u64::MAX) };
+            return allocating_list_call(depth as f64, size(0));
+        }
+        "distinct" => return allocating_list_call(2.0, size(0).saturating_mul(size(0))),
+        "sort" => return allocating_list_call(if strings(0) { 2.1 } else { 2.0 }, size(0).saturating_mul(size(0))),
+        "@sortByAssociatedKeys" => return allocating_list_call(if strings(1) { 2.1 } else { 2.0 }, size(1).saturating_mul(size(1))),
+        _ => {}
+    }
     let is_str = |i: usize| nodes.get(i).is_some_and(|n| matches!(n.ty, Ty::String | Ty::Bytes));
     match name {
-        "_==_" | "_!=_" | "_<_" | "_<=_" | "_>_" | "_>=_" => {
+        "_==_" | "_!=_" => {
+            // cel-go: a traversal of the smaller operand, of any type: a schema value has its
+            // declared size (0 for numbers), another number, bool, timestamp or duration 1.
+            let eq_size = |i: usize| {
+                nodes.get(i).map_or(0, |n| match n.ty {
+                    _ if n.decl.is_some() => n.size,
+                    Ty::Int | Ty::Uint | Ty::Double | Ty::Bool | Ty::Null | Ty::Duration | Ty::Timestamp => 1,
+                    _ => n.size,
+                })
+            };
+            let smallest = eq_size(0).min(eq_size(1));
+            (Cost { min: u64::from(smallest > 0), max: traversal(smallest) }, 0)
+        }
+        "_<_" | "_<=_" | "_>_" | "_>=_" => {
             if is_str(0) {
                 (Cost { min: 1, max: traversal(size(0).min(size(1))).max(1) }, 0)
             } else if nodes.first().is_some_and(|n| matches!(n.ty, Ty::List(_) | Ty::Map(..) | Ty::Object(_))) {
@@ -865,7 +1011,7 @@ fn call_cost(name: &str, nodes: &[Node<'_>]) -> (Cost, u64) {
         // on the items of a list of at most 1,000 integers is refused, more than 100x over the limit).
         "string" | "bytes" => (Cost::n(1), u64::MAX),
         "@in" if nodes.get(1).is_some_and(|n| matches!(n.ty, Ty::List(_))) => (Cost { min: 1, max: size(1).max(1) }, 0),
-        "contains" | "startsWith" | "endsWith" | "lowerAscii" | "upperAscii" | "trim" | "reverse" | "charAt"
+        "contains" | "startsWith" | "endsWith" | "lowerAscii" | "upperAscii" | "trim" | "charAt"
         | "indexOf" | "lastIndexOf" | "substring" | "replace" | "split" | "join" | "quote" | "strings.quote" | "format"
         | "isSorted" | "sum" | "min" | "max" | "url" | "isURL" | "ip" | "isIP" | "cidr" | "isCIDR" | "quantity"
         | "isQuantity" | "semver" | "isSemver" | "validate" => {
@@ -873,7 +1019,7 @@ fn call_cost(name: &str, nodes: &[Node<'_>]) -> (Cost, u64) {
             let per = if nodes.first().is_some_and(|n| matches!(n.ty, Ty::List(_))) { s } else { traversal(s) };
             let arg = (1..nodes.len()).map(|i| if is_str(i) { traversal(size(i)) } else { 0 }).sum::<u64>();
             let out = match name {
-                "lowerAscii" | "upperAscii" | "trim" | "reverse" | "substring" | "replace" | "format" | "quote" | "strings.quote" => s,
+                "lowerAscii" | "upperAscii" | "trim" | "substring" | "replace" | "format" | "quote" | "strings.quote" => s,
                 "split" => s,
                 _ => 0,
             };

@@ -11,7 +11,11 @@
 //!   the value being validated, see [`CompiledRule::evaluate`]);
 //! - the **Kubernetes libraries** registered as overloads (`libs` module): lists, regex, URLs, IPs
 //!   and CIDRs, quantities, semver, sets, format; cel-rust brings the standard library, macros,
-//!   optionals and most of ext strings;
+//!   optionals, ext strings and ext lists;
+//! - **two-variable comprehensions** (`twovar` module), expanded, checked, and lowered for
+//!   cel-rust's interpreter;
+//! - the CRD environment of v1.36 and no more: ext.Math, ext.Encoders, ext.Bindings and ext.Strings
+//!   past version 2 are undeclared references, list and map literals must be homogeneous;
 //! - JSON to CEL values by declared type (`date-time` strings are timestamps, `number` nodes doubles).
 //!
 //! The entry points are [`compile`] (parse + check + cost) and [`CompiledRule::evaluate`].
@@ -19,6 +23,7 @@
 mod check;
 pub mod decl;
 mod libs;
+mod twovar;
 mod value;
 
 use std::fmt;
@@ -125,8 +130,8 @@ impl Default for CompileOptions<'_> {
 
 /// A compiled rule: the programs, whether it is a transition rule, its estimated cost.
 pub struct CompiledRule {
-    program: Program,
-    message_program: Option<Program>,
+    program: Prog,
+    message_program: Option<Prog>,
     self_type: Arc<DeclType>,
     /// The rule's texts (owned).
     rule: String,
@@ -149,6 +154,32 @@ impl fmt::Debug for CompiledRule {
     }
 }
 
+/// A parsed expression and, when cel-rust cannot run it as checked (two-variable comprehensions),
+/// its lowered form to run instead.
+struct Prog {
+    program: Program,
+    lowered: Option<cel::common::ast::IdedExpr>,
+}
+
+impl Prog {
+    fn new(program: Program) -> Self {
+        let lowered = twovar::lower(program.expression());
+        Prog { program, lowered }
+    }
+
+    /// The tree the checker typed.
+    fn checked(&self) -> &cel::common::ast::IdedExpr {
+        self.program.expression()
+    }
+
+    fn execute(&self, ctx: &Context) -> Result<Value, ExecutionError> {
+        match &self.lowered {
+            Some(e) => Value::resolve(e, ctx),
+            None => self.program.execute(ctx),
+        }
+    }
+}
+
 /// The environment every rule runs in: cel-rust's standard library, macros and optionals, ext
 /// strings, and the Kubernetes libraries.
 fn env() -> &'static Arc<Env> {
@@ -157,6 +188,11 @@ fn env() -> &'static Arc<Env> {
         let mut env = Env::stdlib();
         // Registration only fails on a duplicate declaration, a bug caught by the tests.
         let _ = env.add_extension(cel::extensions::strings);
+        let _ = libs::register_overrides(&mut env);
+        let _ = env.add_extension(cel::extensions::lists);
+        for m in twovar::macros() {
+            let _ = env.add_macro(m);
+        }
         let _ = libs::register(&mut env);
         Arc::new(env)
     })
@@ -214,20 +250,22 @@ fn compile_expr(src: &str, decl: &DeclType, old: Option<(&DeclType, bool)>) -> R
         }
     };
     let checked = check::check(program.expression(), decl, old);
-    if let Some(first) = checked.issues.first() {
-        let mut texts = Vec::new();
-        let mut pos = None;
-        for issue in &checked.issues {
-            let offset = program.source_info().offset_for(issue.expr_id).map_or(0, |(s, _)| s as usize);
-            // Offsets are in characters (ANTLR's code points); convert to bytes.
-            let offset = src.char_indices().nth(offset).map_or(src.len(), |(b, _)| b);
-            let (text, line, col) = format_issue(src, offset, &issue.message);
-            if issue.expr_id == first.expr_id {
-                pos.get_or_insert((line, col));
-            }
-            texts.push(text);
-        }
-        let (line, col) = pos.unwrap_or((1, 1));
+    if !checked.issues.is_empty() {
+        // cel-go prints its issues sorted by position (`Errors.ToDisplayString`).
+        let mut found: Vec<(usize, usize, String)> = checked
+            .issues
+            .iter()
+            .map(|issue| {
+                let offset = program.source_info().offset_for(issue.expr_id).map_or(0, |(s, _)| s as usize);
+                // Offsets are in characters (ANTLR's code points); convert to bytes.
+                let offset = src.char_indices().nth(offset).map_or(src.len(), |(b, _)| b);
+                let (text, line, col) = format_issue(src, offset, &issue.message);
+                (line, col, text)
+            })
+            .collect();
+        found.sort_by_key(|(line, col, _)| (*line, *col));
+        let (line, col) = (found[0].0, found[0].1);
+        let texts: Vec<String> = found.into_iter().map(|(_, _, t)| t).collect();
         return Err((texts.join("\n"), line, col));
     }
     Ok((program, checked))
@@ -311,8 +349,8 @@ pub fn compile_all(rule: &Rule<'_>, decl: &DeclType, opts: &CompileOptions<'_>) 
                 None => (None, 0),
             };
             Ok(CompiledRule {
-                program,
-                message_program,
+                program: Prog::new(program),
+                message_program: message_program.map(Prog::new),
                 self_type: Arc::new(self_type),
                 rule: rule.rule.to_string(),
                 message: rule.message.map(str::to_string),
@@ -419,7 +457,7 @@ impl CompiledRule {
         rule_error_string(self.message.as_deref(), &self.rule)
     }
 
-    fn price(&self, program: &Program, static_max: u64, act: &Activation<'_>) -> u64 {
+    fn price(&self, program: &Prog, static_max: u64, act: &Activation<'_>) -> u64 {
         if static_max <= CHEAP_RULE {
             return static_max;
         }
@@ -429,10 +467,10 @@ impl CompiledRule {
             (new, old)
         });
         let old_decl = old.as_ref().unwrap_or(new);
-        check::check(program.expression(), new, Some((old_decl, self.optional_old_self))).cost.max
+        check::check(program.checked(), new, Some((old_decl, self.optional_old_self))).cost.max
     }
 
-    fn run(&self, program: &Program, act: &Activation<'_>) -> Result<Value, ExecutionError> {
+    fn run(&self, program: &Prog, act: &Activation<'_>) -> Result<Value, ExecutionError> {
         let mut ctx = Context::with_env(Arc::clone(env()));
         let this = act.converted.get_or_init(|| value::to_cel(act.self_value, Some(&self.self_type)));
         ctx.add_variable_from_value("self", this.clone());

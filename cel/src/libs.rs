@@ -150,6 +150,139 @@ fn last_index_of(a: &[Value]) -> R {
 vfn!(f_index_of, index_of);
 vfn!(f_last_index_of, last_index_of);
 
+// ---- two-variable comprehensions (`twovar`) and optional lists ----
+
+fn key_value(k: &Key) -> Value {
+    match k {
+        Key::Int(i) => Value::Int(*i),
+        Key::Uint(u) => Value::UInt(*u),
+        Key::Bool(b) => Value::Bool(*b),
+        Key::String(s) => Value::String(Arc::clone(s)),
+    }
+}
+
+/// `@pairs(range)`: `[index, value]` for each element of a list, `[key, value]` for each entry of a
+/// map (in key order; upstream's order over a map is Go's, unspecified).
+fn pairs(a: &[Value]) -> R {
+    let pair = |k: Value, v: Value| Value::List(Arc::new(vec![k, v]));
+    match a.first() {
+        Some(Value::List(l)) => Ok(Value::List(Arc::new(l.iter().enumerate().map(|(i, v)| pair(Value::Int(i as i64), v.clone())).collect()))),
+        Some(Value::Map(m)) => {
+            let mut entries: Vec<(&Key, &Value)> = m.map.iter().collect();
+            entries.sort_by(|x, y| compare(&key_value(x.0), &key_value(y.0)).unwrap_or_else(|| format!("{:?}", x.0).cmp(&format!("{:?}", y.0))));
+            Ok(Value::List(Arc::new(entries.into_iter().map(|(k, v)| pair(key_value(k), v.clone())).collect())))
+        }
+        _ => Err(no_overload("@pairs")),
+    }
+}
+vfn!(f_pairs, pairs);
+
+/// The key of `m` equal to `k` by CEL equality (`1`, `1u` and `1.0` are one key).
+fn find_key(m: &HashMap<Key, Value>, k: &Value) -> Option<Key> {
+    let mut candidates: Vec<Key> = match k {
+        Value::Int(i) => vec![Key::Int(*i)],
+        Value::UInt(u) => vec![Key::Uint(*u)],
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => vec![Key::Int(*f as i64)],
+        Value::Bool(b) => vec![Key::Bool(*b)],
+        Value::String(s) => vec![Key::String(Arc::clone(s))],
+        _ => Vec::new(),
+    };
+    match candidates.first() {
+        Some(Key::Int(i)) if *i >= 0 => candidates.push(Key::Uint(*i as u64)),
+        Some(Key::Uint(u)) if *u <= i64::MAX as u64 => candidates.push(Key::Int(*u as i64)),
+        _ => {}
+    }
+    candidates.into_iter().find(|c| m.contains_key(c))
+}
+
+fn insert_key(m: &mut HashMap<Key, Value>, k: &Value, v: Value) -> Result<(), ExecutionError> {
+    if find_key(m, k).is_some() {
+        return Err(err(crate::twovar::MAP_INSERT, format!("insert failed: key {} already exists", display_value(k))));
+    }
+    let key: Key = k.clone().try_into().map_err(|_| no_overload(crate::twovar::MAP_INSERT))?;
+    m.insert(key, v);
+    Ok(())
+}
+
+/// Go's `%v` of a CEL scalar.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Float(f) => f.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `cel.@mapInsert(map, key, value)` and `cel.@mapInsert(map, entries)`: a map with the entries
+/// added, an error for a key already there.
+fn map_insert(a: &[Value]) -> R {
+    let Some(Value::Map(m)) = a.first() else { return Err(no_overload(crate::twovar::MAP_INSERT)) };
+    let mut out = (*m.map).clone();
+    match (a.get(1), a.get(2)) {
+        (Some(k), Some(v)) => insert_key(&mut out, k, v.clone())?,
+        (Some(Value::Map(entries)), None) => {
+            let mut sorted: Vec<(&Key, &Value)> = entries.map.iter().collect();
+            sorted.sort_by_key(|(k, _)| format!("{k:?}"));
+            for (k, v) in sorted {
+                insert_key(&mut out, &key_value(k), v.clone())?;
+            }
+        }
+        _ => return Err(no_overload(crate::twovar::MAP_INSERT)),
+    }
+    Ok(Value::Map(Map { map: Arc::new(out) }))
+}
+vfn!(f_map_insert, map_insert);
+
+fn optional_of(v: Option<&Value>) -> Value {
+    Value::Opaque(Arc::new(match v {
+        Some(v) => OptionalValue::of(v.clone()),
+        None => OptionalValue::none(),
+    }))
+}
+
+/// `lists.range(n)`: `[0, .., n-1]`, empty for `n <= 0` (cel-go v0.26's `genRange`; cel-rust's
+/// refuses a negative `n`). A non-literal `n` is estimated unbounded, so only a literal gets here.
+fn range(a: &[Value]) -> R {
+    match a.first() {
+        Some(Value::Int(n)) => Ok(Value::List(Arc::new((0..*n.max(&0)).map(Value::Int).collect()))),
+        _ => Err(no_overload("lists.range")),
+    }
+}
+vfn!(f_range, range);
+
+/// Overloads that must win over cel-rust's extensions: registered before them (the first
+/// overload matching a call is the one run).
+pub(crate) fn register_overrides(env: &mut Env) -> Result<(), DeclarationError> {
+    env.add_overload("lists.range", "lists_range_go", vec![DYN_TYPE], f_range)
+}
+
+/// `list.first()`, `list.last()` (cel-go's optional types, version 2).
+fn first(a: &[Value]) -> R {
+    Ok(optional_of(list_arg(a.first(), "first")?.first()))
+}
+fn last(a: &[Value]) -> R {
+    Ok(optional_of(list_arg(a.first(), "last")?.last()))
+}
+vfn!(f_first, first);
+vfn!(f_last, last);
+
+/// `optional.unwrap(list)` and `list.unwrapOpt()`: the values of the optionals that have one.
+fn unwrap_opt(a: &[Value]) -> R {
+    let l = list_arg(a.first(), "unwrapOpt")?;
+    let mut out = Vec::new();
+    for v in l {
+        match opaque::<OptionalValue>(Some(v)) {
+            Some(o) => out.extend(o.value().cloned()),
+            None => return Err(no_overload("unwrapOpt")),
+        }
+    }
+    Ok(Value::List(Arc::new(out)))
+}
+vfn!(f_unwrap_opt, unwrap_opt);
+
 // ---- regex ----
 
 fn regex(pattern: &str, function: &str) -> Result<regex::Regex, ExecutionError> {
@@ -909,6 +1042,14 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_member_overload("max", "list_max", LIST_TYPE, vec![], f_max)?;
     env.add_member_overload("indexOf", "list_index_of", LIST_TYPE, vec![d()], f_index_of)?;
     env.add_member_overload("lastIndexOf", "list_last_index_of", LIST_TYPE, vec![d()], f_last_index_of)?;
+    env.add_member_overload("first", "list_first", LIST_TYPE, vec![], f_first)?;
+    env.add_member_overload("last", "list_last", LIST_TYPE, vec![], f_last)?;
+    env.add_member_overload("unwrapOpt", "optional_unwrapOpt", LIST_TYPE, vec![], f_unwrap_opt)?;
+    env.add_overload("optional.unwrap", "optional_unwrap", vec![LIST_TYPE], f_unwrap_opt)?;
+    // Two-variable comprehensions.
+    env.add_overload(crate::twovar::PAIRS, "pairs", vec![d()], f_pairs)?;
+    env.add_overload(crate::twovar::MAP_INSERT, "map_insert_key_value", vec![d(), d(), d()], f_map_insert)?;
+    env.add_overload(crate::twovar::MAP_INSERT, "map_insert_map", vec![d(), d()], f_map_insert)?;
     // Regex.
     env.add_member_overload("find", "string_find", STRING_TYPE, vec![STRING_TYPE], f_find)?;
     env.add_member_overload("findAll", "string_find_all", STRING_TYPE, vec![STRING_TYPE], f_find_all)?;

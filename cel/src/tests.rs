@@ -233,3 +233,219 @@ fn escaped_names_null_comparisons_and_presence_cost() {
     assert_eq!(DeclType::object("o", f.clone(), vec!["name".into()], None).min_serialized_size(), 2 + 4 + 2 + 4);
     assert_eq!(DeclType::object("o", f, vec![], None).min_serialized_size(), 2);
 }
+
+/// The probe schema of the v1.36.2 observations below: lists of ints (`l`), strings (`ls`), int
+/// lists (`ln`), a list-map (`lmap`), maps of strings (`m`) and ints (`mi`); at most 10 items or
+/// entries, strings of at most 10 characters.
+fn probe_type() -> DeclType {
+    let int = DeclType::int;
+    let s10 = || DeclType::string(None, Some(10), &[]);
+    let mut f = BTreeMap::new();
+    f.insert("l".to_string(), DeclType::list(int(), ListKind::Atomic, vec![], Some(10)));
+    f.insert("ls".to_string(), DeclType::list(s10(), ListKind::Atomic, vec![], Some(10)));
+    f.insert("ln".to_string(), DeclType::list(DeclType::list(int(), ListKind::Atomic, vec![], Some(10)), ListKind::Atomic, vec![], Some(10)));
+    let mut e = BTreeMap::new();
+    e.insert("k".to_string(), DeclType::string(None, Some(5), &[]));
+    e.insert("v".to_string(), int());
+    f.insert("lmap".to_string(), DeclType::list(DeclType::object("item", e, vec!["k".into()], None), ListKind::Map, vec!["k".into()], Some(10)));
+    f.insert("lbig".to_string(), DeclType::list(DeclType::string(None, None, &[]), ListKind::Atomic, vec![], None));
+    f.insert("m".to_string(), DeclType::map(s10(), Some(10)));
+    f.insert("mi".to_string(), DeclType::map(int(), Some(10)));
+    f.insert("s".to_string(), s10());
+    f.insert("i".to_string(), int());
+    DeclType::object("spec", f, vec![], None)
+}
+
+fn probe_err(r: &str) -> String {
+    match compile(&rule(r), &probe_type()) {
+        Ok(_) => "ok".into(),
+        Err(e) => e.message,
+    }
+}
+
+fn probe_cost(r: &str) -> u64 {
+    compile(&rule(r), &probe_type()).unwrap_or_else(|e| panic!("{r}: {e}")).max_cost
+}
+
+fn probe_eval(r: &str) -> Outcome {
+    let v = json!({"l": [3, 1, 2, 1], "ls": ["b", "a", "c"], "ln": [[1, 2], [3]], "lmap": [{"k": "x", "v": 2}, {"k": "y", "v": 1}],
+        "m": {"a": "x", "b": "y"}, "mi": {"a": 1, "b": 2}, "s": "hello", "i": 3, "lbig": []});
+    let c = compile(&rule(r), &probe_type()).unwrap_or_else(|e| panic!("{r}: {e}"));
+    let mut budget = RUNTIME_CEL_COST_BUDGET;
+    c.evaluate(&Activation::new(&v, None), &mut budget)
+}
+
+/// Two-variable comprehensions (ext.TwoVarComprehensions): results and estimated costs as a CRD
+/// with the rule got them from kube-apiserver v1.36.2 (the costs read back from the "exceeds budget
+/// by factor of" text with the rule on the items of a list of 1,000,000).
+#[test]
+fn two_variable_comprehensions() {
+    for r in [
+        "self.l.all(i, v, i < 4 && v > 0)",
+        "self.l.exists(i, v, i == 2 && v == 2)",
+        "self.l.existsOne(i, v, v == 3)",
+        "!self.l.exists_one(i, v, v == 1)",
+        "self.m.all(k, v, k != v) && self.m.exists(k, v, k == 'b' && v == 'y')",
+        "self.mi.existsOne(k, v, v == 2)",
+        "self.l.transformList(i, v, i * v) == [0, 1, 4, 3]",
+        "self.l.transformList(i, v, v > 1, i * 10 + v) == [3, 22]",
+        "self.m.transformList(k, v, k + v).sort() == ['ax', 'by']",
+        "self.l.transformMap(i, v, v * 2) == {0: 6, 1: 2, 2: 4, 3: 2}",
+        "self.l.transformMap(i, v, i % 2 == 0, v) == {0: 3, 2: 2}",
+        "self.mi.transformMap(k, v, v + 1) == {'a': 2, 'b': 3}",
+        "self.m.transformMapEntry(k, v, {v: k}) == {'x': 'a', 'y': 'b'}",
+        "self.ls.transformMapEntry(i, v, i > 0, {v: i}) == {'a': 1, 'c': 2}",
+        "self.lmap.transformMapEntry(i, e, {e.k: e.v}) == {'x': 2, 'y': 1}",
+        // Shadowing: the inner `i` is the inner index.
+        "self.l.all(i, v, self.ls.all(i, w, i >= 0 && i < 3))",
+        "self.l.exists(i, v, self.ls.exists(j, w, i == j && v == 2 && w == 'c'))",
+    ] {
+        assert_eq!(probe_eval(r), Outcome::Pass, "{r}");
+    }
+    assert_eq!(
+        probe_eval("self.l.transformMapEntry(i, v, {v: i}) == {}"),
+        Outcome::Error { detail: "insert failed: key 1 already exists evaluating rule: self.l.transformMapEntry(i, v, {v: i}) == {}".into() }
+    );
+    for (r, cost) in [
+        ("self.l.all(i, v, i < 4 && v > 0)", 73),
+        ("self.l.exists(i, v, i == 2 && v == 2)", 73),
+        ("self.l.existsOne(i, v, v == 3)", 34),
+        ("self.m.all(k, v, k != v)", 53),
+        ("self.l.transformList(i, v, i * v) == [0, 1, 4, 3]", 174),
+        ("self.l.transformMap(i, v, v * 2) == {0: 6}", 114),
+        ("self.m.transformMapEntry(k, v, {v: k}) == {'x': 'a'}", 404),
+        ("self.ls.transformMapEntry(i, v, i > 0, {v: i}) == {'a': 1}", 424),
+        // The loop condition of `all`/`exists` costs its call too.
+        ("self.l.all(x, true)", 33),
+        ("self.l.exists(x, x > 0)", 63),
+        ("self.l.exists_one(x, x > 0)", 44),
+    ] {
+        assert_eq!(probe_cost(r), cost, "{r}");
+    }
+    let at = |r: &str, col: usize, msg: &str| format!("compilation failed: ERROR: <input>:1:{col}: {msg}\n | {r}\n | {}^", ".".repeat(col - 1));
+    for (r, col, msg) in [
+        ("self.l.all(i, i, true)", 15, "duplicate variable name: i"),
+        ("self.l.all(__result__, v, true)", 12, "iteration variable overwrites accumulator variable"),
+        ("self.s.all(i, v, true)", 5, "expression of type 'string' cannot be range of a comprehension (must be list, map, or dynamic)"),
+        ("self.l.transformMapEntry(i, v, v) == {}", 25, "found no matching overload for 'cel.@mapInsert' applied to '(map(dyn, dyn), int)'"),
+        ("self.l.all(i, v, v.startsWith('a'))", 30, "found no matching overload for 'startsWith' applied to 'int.(string)'"),
+    ] {
+        assert_eq!(probe_err(r), at(r, col, msg), "{r}");
+    }
+}
+
+/// ext.Lists (version 3) and the optional types' list functions, as v1.36.2 evaluates and prices them.
+#[test]
+fn ext_lists() {
+    for r in [
+        "self.l.distinct() == [3, 1, 2]",
+        "self.ln.flatten() == [1, 2, 3]",
+        "self.ln.flatten(0) == self.ln",
+        "self.l.reverse() == [1, 2, 1, 3]",
+        "self.l.slice(1, 3) == [1, 2]",
+        "self.l.sort() == [1, 1, 2, 3] && self.ls.sort() == ['a', 'b', 'c']",
+        "self.lmap.sortBy(e, -e.v)[0].k == 'x'",
+        "self.lmap.sortBy(e, e.v).map(e, e.k) == ['y', 'x']",
+        "lists.range(4) == [0, 1, 2, 3] && lists.range(0) == []",
+        // cel-go v0.26 makes an empty list of a negative size.
+        "lists.range(-1) == []",
+        "self.l.first() == optional.of(3) && self.l.last() == optional.of(1)",
+        "!self.lbig.first().hasValue() && !self.lbig.last().hasValue()",
+        "[optional.of(1), optional.none()].unwrapOpt() == [1]",
+        "optional.unwrap([optional.none(), optional.of('a')]) == ['a']",
+    ] {
+        assert_eq!(probe_eval(r), Outcome::Pass, "{r}");
+    }
+    assert_eq!(
+        probe_eval("self.l.slice(3, 5) == []"),
+        Outcome::Error { detail: "cannot slice(3, 5), list is length 4 evaluating rule: self.l.slice(3, 5) == []".into() }
+    );
+    assert_eq!(
+        probe_eval("self.ln.flatten(-1) == []"),
+        Outcome::Error { detail: "level must be non-negative evaluating rule: self.ln.flatten(-1) == []".into() }
+    );
+    for (r, cost) in [
+        ("self.l.distinct() == [3]", 224),
+        ("self.ls.distinct() == ['a']", 224),
+        ("self.ln.flatten() == [1, 2, 3]", 34),
+        ("self.ln.flatten(2) == [1, 2, 3]", 44),
+        ("self.l.reverse() == [1]", 34),
+        ("self.l.slice(1, 3) == [1, 2]", 26),
+        ("self.l.slice(1, self.i) == [1, 2]", 35),
+        ("self.l.sort() == [1]", 224),
+        ("self.ls.sort() == ['a']", 234),
+        ("self.lmap.sortBy(e, -e.v)[0].k == 'x'", 389),
+        ("lists.range(40) == [0]", 62),
+        ("self.l.distinct().size() == 1", 215),
+        ("self.l.reverse().all(x, x > 0)", 74),
+        ("self.l.slice(1, 3).all(x, x > 0)", 26),
+    ] {
+        assert_eq!(probe_cost(r), cost, "{r}");
+    }
+    // `slice(2, 1)` is estimated with Go's unsigned subtraction: refused.
+    assert!(probe_err("self.l.slice(2, 1) == []").starts_with("estimated rule cost exceeds budget by factor of more than 100x"));
+    assert_eq!(
+        probe_err("self.l.flatten() == [1]"),
+        "compilation failed: ERROR: <input>:1:15: found no matching overload for 'flatten' applied to 'list(int).()'\n | self.l.flatten() == [1]\n | ..............^"
+    );
+}
+
+/// What v1.36.2's CRD environment does not have is refused with its texts: ext.Math, ext.Encoders,
+/// ext.Bindings, ext.Strings past version 2; and mixed list and map literals.
+#[test]
+fn refused_like_upstream() {
+    assert_eq!(
+        probe_err("math.greatest(1, 2) == 2"),
+        "compilation failed: ERROR: <input>:1:1: undeclared reference to 'math' (in container '')\n | math.greatest(1, 2) == 2\n | ^\n\
+         ERROR: <input>:1:14: undeclared reference to 'greatest' (in container '')\n | math.greatest(1, 2) == 2\n | .............^"
+    );
+    for r in ["math.abs(-1) == 1", "math.ceil(1.2) == 2.0", "math.bitOr(1, 2) == 3", "math.isNaN(1.0)", "math.least(1, 2) == 1"] {
+        assert!(probe_err(r).starts_with("compilation failed: ERROR: <input>:1:1: undeclared reference to 'math' (in container '')"), "{r}");
+    }
+    assert_eq!(
+        probe_err("base64.encode(b'a') == 'YQ=='"),
+        "compilation failed: ERROR: <input>:1:1: undeclared reference to 'base64' (in container '')\n | base64.encode(b'a') == 'YQ=='\n | ^\n\
+         ERROR: <input>:1:14: undeclared reference to 'encode' (in container '')\n | base64.encode(b'a') == 'YQ=='\n | .............^"
+    );
+    // Issues print in position order, as cel-go's do.
+    let r = "cel.bind(x, 1, x == 1)";
+    assert_eq!(
+        probe_err(r),
+        format!(
+            "compilation failed: ERROR: <input>:1:1: undeclared reference to 'cel' (in container '')\n | {r}\n | ^\n\
+             ERROR: <input>:1:9: undeclared reference to 'bind' (in container '')\n | {r}\n | ........^\n\
+             ERROR: <input>:1:10: undeclared reference to 'x' (in container '')\n | {r}\n | .........^\n\
+             ERROR: <input>:1:16: undeclared reference to 'x' (in container '')\n | {r}\n | ...............^"
+        )
+    );
+    assert_eq!(
+        probe_err("self.s.reverse() == ''"),
+        "compilation failed: ERROR: <input>:1:15: found no matching overload for 'reverse' applied to 'string.()'\n | self.s.reverse() == ''\n | ..............^"
+    );
+    let at = |r: &str, col: usize, msg: &str| format!("compilation failed: ERROR: <input>:1:{col}: {msg}\n | {r}\n | {}^", ".".repeat(col - 1));
+    for (r, col, msg) in [
+        ("[1, 'a'] == [1]", 5, "expected type 'int' but found 'string'"),
+        ("[1, 2.0].size() == 2", 5, "expected type 'int' but found 'double'"),
+        ("[1, dyn('a')].size() == 2", 8, "expected type 'int' but found 'dyn'"),
+        ("[dyn(1), 1].size() == 2", 10, "expected type 'dyn' but found 'int'"),
+        ("[null, 1].size() == 2", 8, "expected type 'null' but found 'int'"),
+        ("[self.m, {'a': 1}].size() == 2", 10, "expected type 'map(string, string)' but found 'map(string, int)'"),
+    ] {
+        assert_eq!(probe_err(r), at(r, col, msg), "{r}");
+    }
+    let r = "{1: 'a', 'b': 2} == {}";
+    assert_eq!(
+        probe_err(r),
+        format!("{}\n{}", at(r, 10, "expected type 'int' but found 'string'"), at(r, 15, "expected type 'string' but found 'int'").trim_start_matches("compilation failed: "))
+    );
+    // Accepted: `format`'s arguments are exempt; `[]`, `{}` and `optional.none()` take the others' type.
+    for r in [
+        "'%s-%d'.format(['a', 1]) == 'a-1'",
+        "[[], [1]].size() == 2",
+        "[{}, {'a': 1}].size() == 2",
+        "[optional.of(1), optional.none()].size() == 2",
+        "{'a': optional.none(), 'b': optional.of(1)}.size() == 2",
+    ] {
+        assert_eq!(probe_err(r), "ok", "{r}");
+    }
+}
