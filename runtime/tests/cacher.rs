@@ -251,8 +251,96 @@ mod cacher {
         let deleted = storage.current_revision().await.expect("revision");
         cacher.list(ListRequest { resource_version: ResourceVersion::NotOlderThan(deleted), ..ListRequest::default() }).await.expect("caught up");
         assert_eq!(names(&cacher.list(ListRequest::default()).await), ["bad", "c"]);
-        // Counted: the first list, the broken update, and the delete's previous state.
-        assert_eq!(cacher.stats().decode_errors, 3);
+        // Counted: the first list, the broken update (met by the watch, then by the re-list it causes),
+        // and the delete's previous state.
+        assert_eq!(cacher.stats().decode_errors, 4);
+    }
+
+    /// A codec that fails, as a conversion webhook that is down does, on objects of one color while
+    /// `down` is set.
+    struct Flaky {
+        inner: Arc<JsonCodec>,
+        down: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl kapi_runtime::cacher::ObjectCodec for Flaky {
+        fn decode(
+            &self,
+            kv: &kapi_runtime::storage::KeyValue,
+        ) -> Result<kapi_runtime::cacher::Decoded, kapi_runtime::cacher::DecodeError> {
+            let converted = serde_json::from_slice::<Value>(&kv.value).is_ok_and(|v| v["data"]["color"] == "converted");
+            if converted && self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(kapi_runtime::cacher::DecodeError("conversion webhook failed: connection refused".into()));
+            }
+            self.inner.decode(kv)
+        }
+
+        fn with_revision(
+            &self,
+            object: &kapi_runtime::cacher::CachedObject,
+            revision: Revision,
+        ) -> Result<Bytes, kapi_runtime::cacher::DecodeError> {
+            self.inner.with_revision(object, revision)
+        }
+    }
+
+    /// A watch never hides an object that cannot be decoded: as upstream's reflector does when its
+    /// watch meets one, the cache re-lists and every watcher ends (no DELETED for an object that was
+    /// not deleted); a watch resumed from before it gets 410, and the list that follows fails naming
+    /// it. When the object decodes again (the conversion webhook is back) the cache re-lists by
+    /// itself, without a write to the object.
+    #[tokio::test]
+    async fn cacher_watchers_end_when_an_object_cannot_be_decoded() {
+        let storage = MemoryStorage::new();
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flaky = Arc::new(Flaky { inner: codec(), down: down.clone() });
+        let cacher = Cacher::new(storage.clone(), PREFIX, CacherOptions::default(), flaky);
+        cacher.wait_ready(WAIT).await.expect("cacher ready");
+        let a = storage.create(&k("a"), cm("a", &[], "red")).await.expect("create");
+        storage.create(&k("b"), cm("b", &[], "blue")).await.expect("create");
+        let mut watch = cacher.watch(watch_from(a)).await.expect("watch");
+        assert_eq!(summary(&next_change(&mut watch).await).0, "ADDED");
+
+        // The webhook goes down; `a` is written at a version that needs it.
+        down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let broken = storage.update(&k("a"), cm("a", &[], "converted"), a).await.expect("update");
+        let c = storage.create(&k("c"), cm("c", &[], "green")).await.expect("create");
+        loop {
+            match next(&mut watch).await {
+                None => break,
+                Some(CacheEvent::Bookmark(_)) => continue,
+                Some(event) => panic!("the watch must end, not tell {event:?}"),
+            }
+        }
+        // Resumed from the last revision it saw: expired; the list that follows fails naming `a`.
+        let mut resumed = cacher.watch(watch_from(broken - 1)).await.expect("watch");
+        match next_change(&mut resumed).await {
+            CacheEvent::Error(e) => assert_eq!(e.to_status().code, 410, "{e:?}"),
+            other => panic!("expected 410, got {other:?}"),
+        }
+        cacher.list(ListRequest { resource_version: ResourceVersion::NotOlderThan(c), ..ListRequest::default() }).await.expect("caught up");
+        let listed = cacher.list(ListRequest::default()).await;
+        let status = match listed {
+            Err(e @ CacherError::Decode { .. }) if matches!(&e, CacherError::Decode { key, .. } if *key == k("a")) => e.to_status(),
+            other => panic!("expected the decode error of {}, got {:?}", k("a"), other.map(|l| l.items.len())),
+        };
+        assert_eq!((status.code, status.message.as_str()), (500, "conversion webhook failed: connection refused"));
+
+        // The webhook is back: listed again within the recheck delay, `a` at its new state.
+        down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let deadline = Instant::now() + WAIT;
+        let items = loop {
+            match cacher.list(ListRequest::default()).await {
+                Ok(list) => break list.items,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => panic!("not recovered: {e:?}"),
+            }
+        };
+        let colors: Vec<_> = items.iter().map(|o| json(&o.bytes)["data"]["color"].as_str().map(String::from)).collect();
+        assert_eq!(colors, [Some("converted".into()), Some("blue".into()), Some("green".into())]);
+        let mut after = cacher.watch(watch_from(c)).await.expect("watch");
+        let d = storage.create(&k("d"), cm("d", &[], "white")).await.expect("create");
+        assert_eq!(summary(&next_change(&mut after).await), ("ADDED", "d".into(), d));
     }
 
     #[tokio::test]

@@ -21,12 +21,8 @@ use super::{
 use crate::storage::{Event, EventKind, KeyValue, ListOptions, Revision, Storage, StorageError, WatchItem};
 
 /// A storage event decoded for the cache: its revision, the change to apply (None: nothing but
-/// the revision), and what it says of its key's decodability ([`Mark`]).
-type Prepared = (Revision, Option<(ChangeKind, Arc<CachedObject>)>, Mark);
-
-/// A key whose stored value could not be decoded (with the error), or a key deleted (whatever it
-/// held is gone); None for a decodable put (applying it clears the key).
-type Mark = Option<(Arc<str>, Option<String>)>;
+/// the revision), and the key if it was deleted (whatever it held, decodable or not, is gone).
+type Prepared = (Revision, Option<(ChangeKind, Arc<CachedObject>)>, Option<Arc<str>>);
 
 /// Keys of a list that could not be decoded, with the errors.
 type Undecodable = BTreeMap<Arc<str>, String>;
@@ -183,71 +179,44 @@ impl Shared {
         self.fresh.send_replace(revision);
     }
 
-    /// A deletion of the cached copy of `key` at `revision`, for objects that can no longer be decoded:
-    /// a stale object must not outlive its change (None when the key is not cached).
-    fn evict(&self, key: &str, revision: Revision) -> Option<(ChangeKind, Arc<CachedObject>)> {
+    /// The cached copy of `key` restamped with `revision` (a deletion's last state), if cached.
+    fn cached_at(&self, key: &str, revision: Revision) -> Option<CachedObject> {
         let current = self.read().store.get(key).cloned()?;
-        let object = CachedObject::with_bytes(
-            current.key.clone(),
-            revision,
-            current.bytes.clone(),
-            current.labels.clone(),
-            current.fields.clone(),
-        );
-        Some((ChangeKind::Delete, Arc::new(object)))
+        let bytes = self.codec.with_revision(&current, revision).unwrap_or_else(|e| {
+            self.note_decode_error(key, e);
+            current.bytes.clone()
+        });
+        Some(CachedObject::with_bytes(current.key.clone(), revision, bytes, current.labels.clone(), current.fields.clone()))
     }
 
     /// Decodes one storage event (outside the lock). None: nothing to apply but its revision.
-    fn prepare(&self, event: Event) -> Prepared {
+    /// `Err`: a new state of the key that cannot be decoded (with the error); the caller re-lists, as
+    /// upstream's reflector does when its watch meets an object it cannot decode, so that watchers end
+    /// rather than be told of a change that did not happen (or miss one that did).
+    fn prepare(&self, event: Event) -> Result<Prepared, (Arc<str>, DecodeError)> {
         let revision = event.kv.mod_revision;
-        let mut mark: Mark = None;
+        let key: Arc<str> = Arc::from(event.kv.key.as_str());
         let change = match event.kind {
             EventKind::Created | EventKind::Updated => match self.codec.decode(&event.kv) {
-                Ok(decoded) => {
-                    Some((ChangeKind::Put, Arc::new(CachedObject::new(event.kv.key.as_str(), revision, decoded))))
-                }
-                Err(e) => {
-                    mark = Some((Arc::from(event.kv.key.as_str()), Some(e.0.clone())));
-                    self.note_decode_error(&event.kv.key, e);
-                    // The stored object changed but cannot be decoded: serving the previous version
-                    // from the cache would be silently stale, so it leaves the cache (watchers see it
-                    // deleted) until a decodable version is written.
-                    self.evict(&event.kv.key, revision)
-                }
+                Ok(decoded) => Some((ChangeKind::Put, Arc::new(CachedObject::new(key.clone(), revision, decoded)))),
+                Err(e) => return Err((key, e)),
             },
             EventKind::Deleted => {
-                mark = Some((Arc::from(event.kv.key.as_str()), None));
                 // The deleted state, carrying the delete's revision: from etcd's prev_kv when the
-                // backend gives it, else from the cache's own copy.
-                let deleted = match event.prev {
-                    Some(prev) => self
-                        .codec
-                        .decode(&KeyValue { mod_revision: revision, ..prev })
-                        .map(|d| CachedObject::new(event.kv.key.as_str(), revision, d)),
-                    None => match self.read().store.get(event.kv.key.as_str()).cloned() {
-                        Some(current) => self.codec.with_revision(&current, revision).map(|bytes| {
-                            CachedObject::with_bytes(
-                                current.key.clone(),
-                                revision,
-                                bytes,
-                                current.labels.clone(),
-                                current.fields.clone(),
-                            )
-                        }),
-                        None => return (revision, None, mark),
-                    },
+                // backend gives it and it decodes, else from the cache's own copy (the state watchers
+                // last saw); nothing to tell if the cache never had it (it could not be decoded).
+                let from_prev = event.prev.and_then(|prev| {
+                    let prev = KeyValue { mod_revision: revision, ..prev };
+                    self.codec.decode(&prev).map_err(|e| self.note_decode_error(&event.kv.key, e)).ok()
+                });
+                let deleted = match from_prev {
+                    Some(decoded) => Some(CachedObject::new(key.clone(), revision, decoded)),
+                    None => self.cached_at(&key, revision),
                 };
-                match deleted {
-                    Ok(object) => Some((ChangeKind::Delete, Arc::new(object))),
-                    Err(e) => {
-                        self.note_decode_error(&event.kv.key, e);
-                        // Still drop the key: a stale object must not outlive its deletion.
-                        self.evict(&event.kv.key, revision)
-                    }
-                }
+                return Ok((revision, deleted.map(|o| (ChangeKind::Delete, Arc::new(o))), Some(key)));
             }
         };
-        (revision, change, mark)
+        Ok((revision, change, None))
     }
 
     /// Applies a batch of storage items under one lock and broadcasts the resulting events.
@@ -255,7 +224,7 @@ impl Shared {
         let now = Instant::now();
         let mut evictions = Evictions::default();
         let mut state = self.write();
-        for (revision, change, mark) in batch {
+        for (revision, change, deleted) in batch {
             let fresh = revision > state.revision && state.revision > 0;
             match change {
                 Some((kind, object)) => {
@@ -267,14 +236,8 @@ impl Shared {
                     state.advance(revision);
                 }
             }
-            match mark {
-                Some((key, Some(error))) if fresh => {
-                    state.undecodable.insert(key, error);
-                }
-                Some((key, None)) if fresh => {
-                    state.undecodable.remove(&key);
-                }
-                _ => {}
+            if let Some(key) = deleted.filter(|_| fresh) {
+                state.undecodable.remove(&key);
             }
         }
         // Still under the lock: a watcher that received an event sees the cache at its revision.
@@ -815,8 +778,76 @@ fn tick_interval(bookmark_interval: Duration) -> Duration {
     (bookmark_interval / 4).clamp(Duration::from_millis(1), Duration::from_secs(1))
 }
 
+/// First delay before the keys a list could not decode are tried again; it doubles up to
+/// [`RECHECK_MAX`] while they still fail.
+const RECHECK_FIRST: Duration = Duration::from_secs(1);
+const RECHECK_MAX: Duration = Duration::from_secs(30);
+/// Undecodable keys tried per check (each is one storage read and one decode).
+const RECHECK_KEYS: usize = 16;
+
+/// Tries the keys the cache could not decode again, off the reflector's loop: what failed may decode
+/// now (a conversion webhook that was down is back). When one does, the reflector re-lists. Upstream's
+/// reflector re-lists after every failure; this reads only the failed keys until one recovers.
+struct Recheck {
+    delay: Duration,
+    due: Option<tokio::time::Instant>,
+    task: Option<tokio::task::JoinHandle<bool>>,
+}
+
+impl Recheck {
+    fn new() -> Recheck {
+        Recheck { delay: RECHECK_FIRST, due: None, task: None }
+    }
+
+    /// After a list: due in [`RECHECK_FIRST`] if the cache holds undecodable keys.
+    fn arm(&mut self, shared: &Shared) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.delay = RECHECK_FIRST;
+        let pending = !shared.read().undecodable.is_empty();
+        self.due = pending.then(|| tokio::time::Instant::now() + self.delay);
+    }
+
+    /// Resolves when an undecodable key decodes (never, while none does). Cancel-safe: the state
+    /// lives in `self`.
+    async fn recovered(&mut self, shared: &Arc<Shared>) -> bool {
+        loop {
+            if let Some(task) = &mut self.task {
+                let recovered = task.await.unwrap_or(false);
+                self.task = None;
+                if recovered {
+                    return true;
+                }
+                self.delay = (self.delay * 2).min(RECHECK_MAX);
+                self.due = Some(tokio::time::Instant::now() + self.delay);
+                continue;
+            }
+            let Some(due) = self.due else { return std::future::pending().await };
+            tokio::time::sleep_until(due).await;
+            self.due = None;
+            let keys: Vec<String> = shared.read().undecodable.keys().take(RECHECK_KEYS).map(|k| k.to_string()).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let shared = shared.clone();
+            self.task = Some(tokio::spawn(async move {
+                for key in keys {
+                    if let Ok(Some(kv)) = shared.storage.get(&key, None).await {
+                        if shared.codec.decode(&kv).is_ok() {
+                            return true;
+                        }
+                    }
+                }
+                false
+            }));
+        }
+    }
+}
+
 /// The reflector: list, then watch from the list's revision; re-watch after failures, re-list after
-/// the watch's revision was compacted. Runs until the cacher is stopped.
+/// the watch's revision was compacted, when the watch brings a state that cannot be decoded, and when
+/// a key that could not be decoded decodes again. Runs until the cacher is stopped.
 async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let initial_backoff = shared.opts.retry_backoff.max(Duration::from_millis(1));
     let mut backoff = initial_backoff;
@@ -833,6 +864,7 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         !stopped && !*stop.borrow()
     }
 
+    let mut recheck = Recheck::new();
     'list: loop {
         if *stop.borrow() {
             return;
@@ -844,6 +876,7 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         match listed {
             Ok((store, undecodable, revision)) => {
                 shared.replace(store, undecodable, revision);
+                recheck.arm(&shared);
                 backoff = initial_backoff;
             }
             Err(e) => {
@@ -879,15 +912,24 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                         shared.upkeep();
                         continue;
                     }
+                    // A key the cache could not decode decodes now: re-list to serve it again.
+                    true = recheck.recovered(&shared) => continue 'list,
                     _ = stop.wait_for(|s| *s) => return,
                 };
                 let mut batch = Vec::new();
                 let mut next = item;
+                let mut broken = None;
                 // Apply the events that are ready in one go, under one lock.
                 let other = loop {
                     match next {
                         Some(Ok(WatchItem::Event(event))) => {
-                            batch.push(shared.prepare(event));
+                            match shared.prepare(event) {
+                                Ok(prepared) => batch.push(prepared),
+                                Err(undecodable) => {
+                                    broken = Some(undecodable);
+                                    break None;
+                                }
+                            }
                             if batch.len() >= MAX_BATCH {
                                 break None;
                             }
@@ -902,6 +944,12 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 if !batch.is_empty() {
                     shared.apply(batch);
                     backoff = initial_backoff;
+                }
+                if let Some((key, error)) = broken {
+                    // What the key holds now cannot be decoded: re-list (every watcher ends; the
+                    // list records the key as undecodable, and consistent lists over it fail).
+                    shared.note_decode_error(&key, error);
+                    continue 'list;
                 }
                 match other {
                     None | Some(Some(Ok(WatchItem::Event(_)))) => {}
