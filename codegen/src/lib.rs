@@ -9,5 +9,5 @@ pub mod schema;
 pub mod source;
 
 pub use diag::{Diagnostic, Diagnostics};
-pub use model::{load_dir, Model};
+pub use model::{load_dir, load_dir_partial, Model};
 pub mod emit;

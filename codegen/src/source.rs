@@ -104,6 +104,46 @@ pub struct YamlError {
     pub message: String,
 }
 
+impl YamlError {
+    /// What to do about it, for the mistakes people make in schema files.
+    pub fn hint(&self) -> Option<String> {
+        yaml_hint(&self.message).map(str::to_string)
+    }
+}
+
+/// A hint for a YAML parser message (yaml-rust2's words, and the builder's own).
+fn yaml_hint(message: &str) -> Option<&'static str> {
+    let hints: &[(&str, &str)] = &[
+        ("tab", "YAML indents with spaces only: replace the tabs on this line with spaces"),
+        (
+            "mapping values are not allowed",
+            "a plain value cannot contain \": \": quote it (\"...\"), or indent this key under its parent",
+        ),
+        (
+            "block mapping, did not find expected key",
+            "this line is indented differently from the keys above it: align it with its siblings, or quote a \
+             value that starts with one of * & ! | > ' \" % @ `",
+        ),
+        ("did not find expected '-' indicator", "the items of a list start with \"- \" at one indentation: align them"),
+        (
+            "did not find expected node content",
+            "a value is missing here, or starts with a character YAML reserves (@ ` %): quote it",
+        ),
+        ("unexpected character", "a plain value cannot start with @ or `: quote it"),
+        ("quoted scalar, found unexpected end of stream", "a quoted string is not closed: add its closing quote"),
+        ("flow mapping", "an inline {...} is not closed, or its entries are not separated by \",\""),
+        ("flow sequence", "an inline [...] is not closed, or its items are not separated by \",\""),
+        (
+            "unknown escape character",
+            "in double quotes a backslash starts an escape: write \\\\ for a backslash, or use single quotes",
+        ),
+        ("unknown anchor", "an alias (*name) needs an anchor (&name) defined before it in the same document"),
+        ("duplicate key", "a key may appear once per mapping: remove or merge the other one"),
+        ("only plain string keys", "write the key as a plain or quoted string (not a list, mapping or `? ` key)"),
+    ];
+    hints.iter().find(|(needle, _)| message.contains(needle)).map(|(_, hint)| *hint)
+}
+
 /// Parses every non-empty YAML document in `text`.
 pub fn load_yaml(file: &Path, text: &str) -> Result<Vec<SourceDoc>, YamlError> {
     let mut builder = Builder { file: file.to_path_buf(), ..Builder::default() };
@@ -307,6 +347,31 @@ mod tests {
     fn duplicate_keys_are_errors() {
         let err = load_yaml(Path::new("f.yaml"), "a: 1\na: 2\n").expect_err("duplicate");
         assert_eq!(err.location.pos.line, 2);
+    }
+
+    /// The mistakes people make in schema files get a hint saying what to write.
+    #[test]
+    fn yaml_errors_carry_a_hint() {
+        let cases = [
+            ("a:\n\tb: 1\n", "tabs", 2),
+            ("description: see: here\n", "quote it", 1),
+            ("a:\n    b: 1\n  c: 2\n", "align it with its siblings", 3),
+            ("a: \"open\n", "closing quote", 1),
+            ("a: [x, y\n", "inline [...]", 2),
+            ("a: \"\\q\"\n", "backslash", 1),
+            ("a: *nowhere\n", "anchor (&name)", 1),
+            ("a: 1\na: 2\n", "once per mapping", 2),
+            ("a: @x\n", "quote it", 1),
+        ];
+        let mut wrong = Vec::new();
+        for (text, hint, line) in cases {
+            let err = load_yaml(Path::new("f.yaml"), text).expect_err(text);
+            let got = err.hint().unwrap_or_default();
+            if !got.contains(hint) || err.location.pos.line != line {
+                wrong.push(format!("{text:?}: line {} {} → hint {got:?}", err.location.pos.line, err.message));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]

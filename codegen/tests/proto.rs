@@ -215,3 +215,31 @@ fn apimachinery_messages_match_upstream() {
     }
     assert!(checked > 100, "only {checked} apimachinery fields");
 }
+
+/// One run reports every phase's errors: a YAML error in one file does not hide a protobuf numbering
+/// error in another (which the emitter only finds on a model that loaded), and each comes with its
+/// file and a hint.
+#[test]
+fn schema_and_protobuf_errors_come_in_one_run() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("one-run-diagnostics");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary folder");
+    let good = std::fs::read_to_string(manifest().join("tests/fixtures/proto/widgets.yaml")).expect("fixture");
+    // Two fields whose protobuf names clash: only the protobuf emitter sees it.
+    let clash = good.replace("bigNumber: {type: integer}", "bigNumber: {type: integer}\n              big_number: {type: integer}");
+    assert_ne!(clash, good);
+    std::fs::write(dir.join("widgets.yaml"), clash).expect("write");
+    std::fs::write(dir.join("broken.yaml"), "apiVersion: apiextensions.k8s.io/v1\nkind:\n\tCustomResourceDefinition\n").expect("write");
+    let (model, diags) = kapi_codegen::load_dir_partial(&dir);
+    let schema_errors = diags.to_string();
+    assert!(schema_errors.contains("broken.yaml:3:2: error: invalid YAML"), "{schema_errors}");
+    assert!(schema_errors.contains("help: YAML indents with spaces only"), "{schema_errors}");
+    assert_eq!(model.kinds.iter().map(|k| k.kind.as_str()).collect::<Vec<_>>(), ["Widget"], "the file without schema errors");
+    let generation = kapi_codegen::generate::generate(&model, None);
+    assert!(
+        generation.problems.iter().any(|p| p.contains("another field has the same name")),
+        "{:?}",
+        generation.problems
+    );
+    assert!(kapi_codegen::load_dir(&dir).is_err());
+}

@@ -44,7 +44,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
 /// Every schema folder of the workspace and the folder its generated files go to: the product's
 /// kinds, the worked example of user kinds (examples/widget), and the real-world CRD corpus compiled
 /// into one apiserver (generated/corpus, the generator's acceptance test).
-const SETS: &[(&str, &str)] = &[
+pub(crate) const SETS: &[(&str, &str)] = &[
     ("schemas", "generated"),
     ("examples/widget/schemas", "examples/widget/generated"),
     ("tests/reference/crds/corpus", "generated/corpus"),
@@ -106,10 +106,20 @@ fn run_one(root: &Path, check: bool, schemas: &Path, generated: &Path) -> anyhow
 /// Everything `generated/` should contain, derived from `schemas/` (protobuf numbers continue the
 /// checked-in `.proto` files under `generated`).
 pub(crate) fn generate(schemas: &Path, generated: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
-    let model = kapi_codegen::load_dir(schemas).map_err(|d| anyhow::anyhow!("{d}"))?;
+    // Every phase's errors in one run: the schemas', then the protobuf numbering's of the files
+    // without schema errors.
+    let (model, diags) = kapi_codegen::load_dir_partial(schemas);
     let generation = kapi_codegen::generate::generate(&model, Some(generated));
+    let mut report = Vec::new();
+    if !diags.is_empty() {
+        report.push(diags.to_string());
+    }
     if !generation.problems.is_empty() {
-        bail!("protobuf emitter:\n{}", generation.problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"));
+        let problems: Vec<String> = generation.problems.iter().map(|p| format!("  {p}")).collect();
+        report.push(format!("protobuf emitter:\n{}", problems.join("\n")));
+    }
+    if !report.is_empty() {
+        bail!("{}", report.join("\n"));
     }
     Ok(generation.files)
 }

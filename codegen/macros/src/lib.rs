@@ -33,17 +33,18 @@ pub fn include_schemas(input: TokenStream) -> TokenStream {
         Ok(g) => g,
         Err(e) => return e.to_compile_error().into(),
     };
-    let mut model = match kapi_codegen::load_dir(&dir) {
-        Ok(model) => model,
-        Err(diags) => {
-            let mut all: Vec<String> = diags.0.iter().map(kapi_codegen::Diagnostic::compact).collect();
-            all.sort();
-            all.dedup();
-            return errors(span, &all, &format!("{} error(s) in schemas under {}", all.len(), dir.display()));
-        }
-    };
+    let (mut model, diags) = kapi_codegen::load_dir_partial(&dir);
     let generation = kapi_codegen::generate::generate(&model, generated.as_deref());
     let mut problems: Vec<String> = generation.problems.iter().map(|p| format!("protobuf: {p}")).collect();
+    if !diags.is_empty() {
+        // Every phase's errors in one run: the schemas', then the protobuf numbering's of the files
+        // without schema errors.
+        let mut all: Vec<String> = diags.0.iter().map(kapi_codegen::Diagnostic::compact).collect();
+        all.sort();
+        all.dedup();
+        all.extend(problems);
+        return errors(span, &all, &format!("{} error(s) in schemas under {}", all.len(), dir.display()));
+    }
     problems.extend(kapi_codegen::generate::number_fields(&mut model, &generation.proto));
     let mut tracked = Vec::new();
     if let Some(g) = &generated {

@@ -14,12 +14,23 @@ use crate::source::{load_yaml, SourceDoc};
 
 /// Loads every `*.yaml`/`*.yml` file under `dir` (recursively, sorted) into the model.
 pub fn load_dir(dir: &Path) -> Result<Model, Diagnostics> {
+    let (model, diags) = load_dir_partial(dir);
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(diags)
+    }
+}
+
+/// [`load_dir`] that also gives, beside every problem, the model of the files without problems: the
+/// later phases (protobuf numbering) check it, so that one run reports every error of every phase.
+pub fn load_dir_partial(dir: &Path) -> (Model, Diagnostics) {
     let mut files = Vec::new();
     let mut modules = Vec::new();
     let mut diags = Diagnostics::default();
     collect_files(dir, &mut files, &mut modules, &mut diags);
     if !diags.is_empty() {
-        return Err(diags);
+        return (Model::default(), diags);
     }
     files.sort();
     load_files_in(&files, &modules)
@@ -52,41 +63,50 @@ fn loc0(p: &Path) -> crate::source::Location {
 
 /// Loads the given files into the model.
 pub fn load_files(files: &[PathBuf]) -> Result<Model, Diagnostics> {
-    load_files_in(files, &[])
+    let (model, diags) = load_files_in(files, &[]);
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(diags)
+    }
 }
 
-/// [`load_files`], with the strategy modules (`.rs`) found beside them (each must be named).
-fn load_files_in(files: &[PathBuf], modules: &[PathBuf]) -> Result<Model, Diagnostics> {
+/// [`load_files`], with the strategy modules (`.rs`) found beside them (each must be named); every
+/// problem, and the model of the files without any.
+fn load_files_in(files: &[PathBuf], modules: &[PathBuf]) -> (Model, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut docs = Vec::new();
     for f in files {
         match std::fs::read_to_string(f) {
             Ok(text) => match load_yaml(f, &text) {
                 Ok(ds) => docs.extend(ds),
-                Err(e) => diags.push(e.location, format!("invalid YAML: {}", e.message), None),
+                Err(e) => {
+                    let hint = e.hint();
+                    diags.push(e.location, format!("invalid YAML: {}", e.message), hint)
+                }
             },
             Err(e) => diags.push(loc0(f), format!("cannot read: {e}"), None),
         }
     }
-    let mut model = match lower_docs_in(&docs, modules) {
-        Ok(m) if diags.is_empty() => m,
-        Ok(_) => return Err(diags),
-        Err(mut d) => {
-            d.0.extend(diags.0);
-            return Err(d);
-        }
-    };
+    let (mut model, lowered) = lower_docs_in(&docs, modules);
+    diags.0.extend(lowered.0);
     model.files = files.to_vec();
-    Ok(model)
+    (model, diags)
 }
 
 /// Checks and lowers loaded documents.
 pub fn lower_docs(docs: &[SourceDoc]) -> Result<Model, Diagnostics> {
-    lower_docs_in(docs, &[])
+    let (model, diags) = lower_docs_in(docs, &[]);
+    if diags.is_empty() {
+        Ok(model)
+    } else {
+        Err(diags)
+    }
 }
 
-/// [`lower_docs`], checking that every strategy module in `modules` is named by a schema.
-fn lower_docs_in(docs: &[SourceDoc], modules: &[PathBuf]) -> Result<Model, Diagnostics> {
+/// [`lower_docs`], checking that every strategy module in `modules` is named by a schema; every
+/// problem, and the model of the kinds whose files have none.
+fn lower_docs_in(docs: &[SourceDoc], modules: &[PathBuf]) -> (Model, Diagnostics) {
     let format = crate::schema::format_json_schema();
     let mut diags = Diagnostics::default();
     let mut lw = Lowerer::default();
@@ -104,13 +124,10 @@ fn lower_docs_in(docs: &[SourceDoc], modules: &[PathBuf]) -> Result<Model, Diagn
     lw.finish(&mut diags);
     super::hooks::check_unnamed(&lw.kinds, modules, &mut diags);
     super::cel_check::check(&lw.kinds, &lw.types, &mut diags);
-    if diags.is_empty() {
-        let mut kinds = lw.kinds;
-        kinds.sort_by(|a, b| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
-        Ok(Model { kinds, types: lw.types, files: Vec::new() })
-    } else {
-        Err(diags)
-    }
+    let mut kinds = lw.kinds;
+    kinds.retain(|k| !diags.0.iter().any(|d| d.location.file == k.file));
+    kinds.sort_by(|a, b| (&a.group, &a.version, &a.kind).cmp(&(&b.group, &b.version, &b.kind)));
+    (Model { kinds, types: lw.types, files: Vec::new() }, diags)
 }
 
 #[derive(Default)]
@@ -441,6 +458,7 @@ impl Lowerer {
                 list: v.x_kapi_list.clone().unwrap_or_default(),
                 strategy: spec.x_kapi_strategy.clone(),
                 strategy_file: strategy_file.clone(),
+                file: doc.file.clone(),
                 hooks: hooks.clone(),
                 conversion: conversion.clone(),
                 storage_version: storage_version.clone(),

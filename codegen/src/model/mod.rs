@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-pub use lower::{is_dns_label, is_dns_subdomain, is_version_name, load_dir, load_files, lower_docs};
+pub use lower::{is_dns_label, is_dns_subdomain, is_version_name, load_dir, load_dir_partial, load_files, lower_docs};
 
 /// Everything the emitters need.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +77,8 @@ pub struct Kind {
     pub strategy: Option<String>,
     /// `<strategy>.rs` next to the schema file, when a strategy is named.
     pub strategy_file: Option<PathBuf>,
+    /// The schema file the kind is defined in.
+    pub file: PathBuf,
     /// The hooks the strategy module provides (`x-kapi-hooks`).
     pub hooks: Vec<Hook>,
     /// How objects convert between the resource's versions.
