@@ -11,7 +11,7 @@
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut seconds = "60".to_string();
@@ -33,8 +33,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         .with_context(|| format!("--seconds {seconds:?} is not a number"))?;
     let filter = format!("fuzz_{}", target.unwrap_or_default());
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = crate::cargo();
     cmd.current_dir(root)
         .args(["test", "-p", "kapi-runtime", "--lib", "--test", "proto"]);
     if release {

@@ -1,6 +1,7 @@
-//! cargo xtask: the project's developer commands (generate, import, new-kind, test, bench, fuzz,
+//! cargo xtask: the project's developer commands (generate, dev, import, new-kind, test, bench, fuzz,
 //! fresh-build).
 
+mod dev;
 mod fresh;
 mod fuzz;
 mod generate;
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 const USAGE: &str = "\
 usage: cargo xtask <command>
   generate [--check]            write generated/ (proto, openapi, JSON Schema); --check fails if stale
+  dev [-p PACKAGE] [--release] [-- SERVER ARGS]   generate, build and serve; on every edit of schemas/
+                                (or the code) regenerate, rebuild and restart the server on its data dir
   import [--reference DIR]      (re)write the built-in kinds in schemas/ from ../shared/reference
   new-kind <group>/<version> <Kind>   scaffold schemas/<group>/<plural>.yaml
   test [nextest args...]        provision .tools (etcd, kubectl, validators) and run the whole suite
@@ -33,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     };
     match cmd {
         "generate" => generate::run(&project_root(), rest),
+        "dev" => dev::run(&project_root(), rest),
         "import" => import::run(&project_root(), rest),
         "new-kind" => new_kind::run(&project_root(), rest),
         "test" => test::run(&project_root(), rest),
@@ -50,11 +54,28 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A `cargo` command as if typed in a shell: without the variables `cargo run` set for xtask itself
+/// (`CARGO_PKG_NAME=xtask`, `CARGO_MANIFEST_DIR`, ...). Build scripts that watch them (ring's does)
+/// would otherwise run again, and everything above them recompile, each time builds alternate between
+/// `cargo xtask ...` and a plain `cargo build`.
+pub(crate) fn cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_by_cargo_run = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(key, "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR");
+        if set_by_cargo_run {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// `cargo xtask bench ...`: the benchmark binary lives in kapi-tests (it shares the etcd harness and
 /// HTTP client with the tests, and keeps xtask free of the runtime); run it in release.
 fn bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
+    let status = cargo()
         .current_dir(root)
         .args(["run", "--release", "-q", "-p", "kapi-tests", "--bin", "kapi-bench", "--"])
         .args(args)

@@ -454,14 +454,13 @@ fn stamp(requirements: &str) -> String {
 // Running the suite
 
 fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     // End-to-end tests run the apiserver binary from the target dir (kapi_tests::cargo_bin); cargo
     // only builds a package's binaries for its own integration tests. A workspace run builds it for
     // generated/apiserver/tests, with the test build's features; a run of chosen packages may not,
     // so build it here then (a separate build of different features would compile the runtime and
     // the generated crate twice).
     if selects_packages(args) {
-        let mut build = Command::new(&cargo);
+        let mut build = crate::cargo();
         build.args(["build", "-p", "apiserver", "--bin", "apiserver"]);
         if args.iter().take_while(|a| *a != "--").any(|a| a == "--release") {
             build.arg("--release");
@@ -474,13 +473,13 @@ fn run_suite(tools: &Path, args: &[String]) -> Result<std::process::ExitStatus> 
     let tools = tools
         .canonicalize()
         .with_context(|| format!("resolving {}", tools.display()))?;
-    let has_nextest = Command::new(&cargo)
+    let has_nextest = crate::cargo()
         .args(["nextest", "--version"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
 
-    let mut cmd = Command::new(&cargo);
+    let mut cmd = crate::cargo();
     if has_nextest {
         cmd.args(["nextest", "run"]);
     } else {
