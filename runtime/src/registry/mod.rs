@@ -182,6 +182,10 @@ impl Registry {
 fn service_resolver(registry: Arc<OnceLock<Weak<Registry>>>) -> ServiceResolver {
     Arc::new(move |namespace: &str, name: &str, port: u16| {
         let registry = registry.get().and_then(Weak::upgrade).ok_or("the registry is not running")?;
+        // A server built without Services has none: every one is "not found", as upstream says.
+        if !registry.kinds.iter().any(|k| k.group.is_empty() && k.plural == "services" && k.served) {
+            return Err(format!("service \"{name}\" not found"));
+        }
         let (ns, n) = (namespace.to_string(), name.to_string());
         let service = crate::apimachinery::conversion::webhook::block_on(async move {
             registry.get_json("", "services", Some(&ns), &n).await.map_err(|e| match e {
