@@ -145,13 +145,7 @@ impl Converter {
                 let out = f(object, to_version).map_err(ConversionError)?;
                 restore_metadata(out, meta, &self.api_version(to_version))?
             }
-            Conversion::Webhook(w) => {
-                let meta = object.get("metadata").cloned();
-                let kind = self.versions.first().map(|k| k.kind).unwrap_or_default();
-                let failed = |e: ConversionError| ConversionError(format!("conversion webhook for {}, Kind={kind} failed: {e}", self.api_version(&from)));
-                let out = webhook::convert(w, self.resolver.as_ref(), object, &self.api_version(to_version)).map_err(failed)?;
-                restore_metadata(out, meta, &self.api_version(to_version)).map_err(failed)?
-            }
+            Conversion::Webhook(w) => webhook::convert(w, self.resolver.as_ref(), object, &self.api_version(to_version))?,
         };
         prune(schema, &mut out);
         Ok(out)

@@ -1,4 +1,4 @@
-//! The conversion webhook client: one `ConversionReview` (`apiextensions.k8s.io/v1`) POSTed over
+//! The conversion webhook client: one `ConversionReview` (`v1`, or `v1beta1`) POSTed over
 //! HTTPS to `clientConfig.url`, or to a Service's address (`clientConfig.service`, reached through a
 //! [`ServiceResolver`], with the server name `<service>.<namespace>.svc`), trusting `caBundle`.
 //! The review's answer is checked as upstream checks it (uid, result, one object per object sent).
@@ -21,41 +21,154 @@ const MAX_ANSWER: usize = 64 << 20;
 /// Finds where a Service listens: `(namespace, name, port)` → `host:port` to dial.
 pub type ServiceResolver = Arc<dyn Fn(&str, &str, u16) -> Result<String, String> + Send + Sync>;
 
-/// Sends `object` to the webhook for conversion to `desired` (an apiVersion).
+/// Sends `object` to the webhook for conversion to `desired` (an apiVersion) in a `ConversionReview`
+/// of the first version of `conversionReviewVersions` kapi speaks (`v1beta1` or `v1`, as upstream
+/// picks), and checks the answer as upstream does, failing with its words: `conversion webhook for
+/// <apiVersion>, Kind=<kind> failed: ...`, `... returned 2 objects, expected 1`, `... returned invalid
+/// object ...`, `... returned invalid metadata: ...`. The converted object keeps the input's metadata
+/// but for labels and annotations, which the webhook may change.
 pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object: Value, desired: &str) -> Result<Value, ConversionError> {
-    let (dial, server_name, path, url) = target(w, resolver)?;
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let gvk = format!("{}, Kind={}", str_of(&object, "apiVersion"), str_of(&object, "kind"));
+    let failed = |e: String| ConversionError(format!("conversion webhook for {gvk} failed: {e}"));
+    let review_version =
+        review_version(w.review_versions).ok_or_else(|| ConversionError("no supported conversion review versions".into()))?;
+    let (dial, server_name, path, url) = target(w, resolver).map_err(|e| failed(e.0))?;
     let uid = uuid::Uuid::new_v4().to_string();
     let review = json!({
         "kind": "ConversionReview",
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "request": {"uid": uid, "desiredAPIVersion": desired, "objects": [object]},
+        "apiVersion": format!("apiextensions.k8s.io/{review_version}"),
+        "request": {"uid": uid, "desiredAPIVersion": desired, "objects": [&object]},
     });
     let body = serde_json::to_vec(&review).map_err(|e| ConversionError(e.to_string()))?;
     let roots = trust(w.ca_bundle)?;
     let url = format!("{url}?timeout=30s");
-    let answer = block_on(post(dial, server_name, path, roots, body)).map_err(|e| ConversionError(format!("Post {url:?}: {e}")))?;
-    let answer: Value =
-        serde_json::from_slice(&answer).map_err(|e| ConversionError(format!("unmarshal: the webhook's answer is not a ConversionReview: {e}")))?;
-    let response = answer.get("response").ok_or_else(|| ConversionError("no response provided".into()))?;
-    if response.get("uid").and_then(Value::as_str) != Some(uid.as_str()) {
-        return Err(ConversionError(format!(
-            "expected response uid {uid:?}, got {:?}",
-            response.get("uid").and_then(Value::as_str).unwrap_or_default()
-        )));
+    let answer = block_on(post(dial, server_name, path, roots, body)).map_err(|e| failed(format!("Post {url:?}: {e}")))?;
+    let answer: Value = serde_json::from_slice(&answer).map_err(|e| failed(format!("the answer is not a ConversionReview: {e}")))?;
+    let mut converted = converted_objects(&answer, review_version, &uid).map_err(failed)?;
+    if converted.len() != 1 {
+        return Err(ConversionError(format!("conversion webhook for {gvk} returned {} objects, expected 1", converted.len())));
     }
-    let result = response.get("result");
-    if result.and_then(|r| r.get("status")).and_then(Value::as_str) != Some("Success") {
-        let message = result.and_then(|r| r.get("message")).and_then(Value::as_str).unwrap_or_default();
-        return Err(ConversionError(format!("conversion request failed: {message}")));
+    let mut out = converted.remove(0);
+    let invalid = |what: &str, e: String| ConversionError(format!("conversion webhook for {gvk} returned invalid {what}: {e}"));
+    if !out.is_object() {
+        return Err(invalid("object at index 0", format!("invalid type, expected=Unstructured, got={}", go_type(&out))));
     }
-    let mut converted = match response.get("convertedObjects") {
+    let (got_version, got_kind) = (str_of(&out, "apiVersion"), str_of(&out, "kind"));
+    if got_version != desired {
+        return Err(invalid("object at index 0", format!("invalid groupVersion (expected {desired}, received {got_version})")));
+    }
+    let kind = str_of(&object, "kind");
+    if got_kind != kind {
+        return Err(invalid("object at index 0", format!("invalid kind (expected {kind}, received {got_kind})")));
+    }
+    let meta_of = |v: &Value, k: &str| v.get("metadata").map(|m| str_of(m, k)).unwrap_or_default();
+    for (field, what) in [("name", "name"), ("namespace", "namespace"), ("uid", "UID")] {
+        let (e, a) = (meta_of(&object, field), meta_of(&out, field));
+        if e != a {
+            return Err(invalid("object", format!("must have the same {what}: {e} != {a}")));
+        }
+    }
+    restore_object_meta(object.get("metadata"), &mut out).map_err(|e| invalid("metadata", e))?;
+    Ok(out)
+}
+
+/// The first of `conversionReviewVersions` kapi speaks: the version of the review sent.
+fn review_version(versions: &[&'static str]) -> Option<&'static str> {
+    versions.iter().copied().find(|v| matches!(*v, "v1" | "v1beta1"))
+}
+
+/// `getConvertedObjectsFromResponse`: the converted objects of a successful answer.
+fn converted_objects(answer: &Value, review_version: &str, uid: &str) -> Result<Vec<Value>, String> {
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    if review_version == "v1" {
+        // v1 answers are checked for their kind and uid; v1beta1 ones never were (upstream keeps that).
+        let expected = "apiextensions.k8s.io/v1, Kind=ConversionReview";
+        let got = format!("{}, Kind={}", str_of(answer, "apiVersion"), str_of(answer, "kind"));
+        if got != expected {
+            return Err(format!("expected webhook response of {expected}, got {got}"));
+        }
+    }
+    let response = answer.get("response").filter(|r| !r.is_null()).ok_or("no response provided")?;
+    if review_version == "v1" && str_of(response, "uid") != uid {
+        return Err(format!("expected response.uid={uid:?}, got {:?}", str_of(response, "uid")));
+    }
+    let result = response.get("result").cloned().unwrap_or(Value::Null);
+    if str_of(&result, "status") != "Success" {
+        let message = str_of(&result, "message");
+        if !message.is_empty() {
+            return Err(message);
+        }
+        return Err(format!("response.result.status was '{}', not 'Success'", str_of(&result, "status")));
+    }
+    Ok(match response.get("convertedObjects") {
         Some(Value::Array(objects)) => objects.clone(),
         _ => Vec::new(),
+    })
+}
+
+/// `restoreObjectMeta`: the input's metadata, with the labels and annotations the webhook answered
+/// (checked as labels and annotations when they changed).
+fn restore_object_meta(original: Option<&Value>, converted: &mut Value) -> Result<(), String> {
+    let answered = match converted.get("metadata") {
+        None => return Err("missing metadata in converted object".into()),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => return Err(format!("invalid metadata of type {} in converted object", go_type(other))),
     };
-    if converted.len() != 1 {
-        return Err(ConversionError(format!("returned {} objects, expected 1", converted.len())));
+    let mut meta = match original {
+        Some(Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    for field in ["labels", "annotations"] {
+        let theirs = match answered.get(field) {
+            None | Some(Value::Null) => {
+                meta.remove(field);
+                continue;
+            }
+            Some(Value::Object(m)) => m,
+            Some(other) => return Err(format!("invalid metadata.{field} of type {} in converted object", go_type(other))),
+        };
+        let mut strings = std::collections::BTreeMap::new();
+        for (k, v) in theirs {
+            let Some(v) = v.as_str() else {
+                return Err(format!("metadata.{field}[{k}] must be a string, but is {} in converted object", go_type(v)));
+            };
+            strings.insert(k.clone(), v.to_string());
+        }
+        let ours = meta.get(field).and_then(Value::as_object);
+        let changed = ours.map_or(0, |o| o.len()) != theirs.len()
+            || theirs.iter().any(|(k, v)| ours.and_then(|o| o.get(k)) != Some(v));
+        if changed {
+            use crate::apimachinery::field::{aggregate_message, Path};
+            use crate::apimachinery::validation::{validate_annotations, validate_labels};
+            // Upstream's path for annotations reads `metadata.annotation`.
+            let errors = match field {
+                "labels" => validate_labels(&strings, &Path::new("metadata").child("labels")),
+                _ => validate_annotations(&strings, &Path::new("metadata").child("annotation")),
+            };
+            if !errors.is_empty() {
+                return Err(aggregate_message(&errors));
+            }
+        }
+        meta.insert(field.into(), Value::Object(theirs.clone()));
     }
-    Ok(converted.remove(0))
+    if let Some(map) = converted.as_object_mut() {
+        map.insert("metadata".into(), Value::Object(meta));
+    }
+    Ok(())
+}
+
+/// Go's `%T` of a JSON value decoded into `interface{}` (unstructured: integers are int64).
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "int64",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+    }
 }
 
 /// `(address to dial, TLS server name, path, URL as upstream writes it in errors)`.
@@ -150,5 +263,65 @@ pub fn block_on<T: Send>(f: impl std::future::Future<Output = Result<T, String>>
             .join()
             .unwrap_or_else(|_| Err("the webhook call panicked".into()))
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_review_version_is_the_first_one_spoken() {
+        assert_eq!(review_version(&["v1beta1", "v1"]), Some("v1beta1"));
+        assert_eq!(review_version(&["v2", "v1", "v1beta1"]), Some("v1"));
+        assert_eq!(review_version(&["v2"]), None);
+    }
+
+    /// upstream's getConvertedObjectsFromResponse, word for word.
+    #[test]
+    fn answers_are_checked_as_upstream_checks_them() {
+        let ok = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "response": {"uid": "u1", "result": {"status": "Success"}, "convertedObjects": [{"a": 1}]}});
+        assert_eq!(converted_objects(&ok, "v1", "u1"), Ok(vec![json!({"a": 1})]));
+        let check = |answer: Value, version: &str| converted_objects(&answer, version, "u1").expect_err("refused");
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v1beta1", "kind": "ConversionReview", "response": {}}), "v1"),
+            "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got apiextensions.k8s.io/v1beta1, Kind=ConversionReview"
+        );
+        assert_eq!(check(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview"}), "v1"), "no response provided");
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "response": {"uid": "u2"}}), "v1"),
+            r#"expected response.uid="u1", got "u2""#
+        );
+        let failed = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "response": {"uid": "u1", "result": {"status": "Failure", "message": "size must be even"}}});
+        assert_eq!(check(failed, "v1"), "size must be even");
+        let bare = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "response": {"uid": "u1", "result": {"status": "Failure"}}});
+        assert_eq!(check(bare, "v1"), "response.result.status was 'Failure', not 'Success'");
+        // v1beta1 answers were never checked for their kind or uid.
+        let beta = json!({"response": {"uid": "other", "result": {"status": "Success"}, "convertedObjects": []}});
+        assert_eq!(converted_objects(&beta, "v1beta1", "u1"), Ok(vec![]));
+    }
+
+    #[test]
+    fn metadata_is_restored_but_for_labels_and_annotations() {
+        let original = json!({"name": "a", "uid": "x", "labels": {"k": "v"}, "annotations": {"note": "1"}});
+        let mut out = json!({"metadata": {"name": "changed", "labels": {"k": "v", "new": "yes"}}});
+        restore_object_meta(Some(&original), &mut out).expect("restored");
+        assert_eq!(out["metadata"], json!({"name": "a", "uid": "x", "labels": {"k": "v", "new": "yes"}}));
+        let refused = |converted: Value| {
+            let mut out = converted;
+            restore_object_meta(Some(&original), &mut out).expect_err("refused")
+        };
+        assert_eq!(refused(json!({"spec": {}})), "missing metadata in converted object");
+        assert_eq!(refused(json!({"metadata": "x"})), "invalid metadata of type string in converted object");
+        assert_eq!(refused(json!({"metadata": {"labels": ["a"]}})), "invalid metadata.labels of type []interface {} in converted object");
+        assert_eq!(
+            refused(json!({"metadata": {"annotations": {"n": 1}}})),
+            "metadata.annotations[n] must be a string, but is int64 in converted object"
+        );
+        let bad_label = refused(json!({"metadata": {"labels": {"bad key": "v"}}}));
+        assert!(bad_label.starts_with(r#"metadata.labels: Invalid value: "bad key": name part must consist of"#), "{bad_label}");
     }
 }
