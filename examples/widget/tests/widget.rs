@@ -60,6 +60,10 @@ fn widget_versions_hooks_and_rules_through_kubectl() {
     let at_v1 = kubectl_json(&s, &["get", "widgets.v1.example.com", "w", "-o", "json"]);
     assert_eq!(at_v1["apiVersion"], "example.com/v1");
     assert_eq!(at_v1["spec"], json!({"color": "red", "displayName": "red widget", "size": 3, "minReplicas": 1, "maxReplicas": 10}));
+    // A hook's change to metadata is kept (it ran at v1 for a request at v2).
+    assert_eq!(at_v1["metadata"]["labels"], json!({"example.com/color": "red"}));
+    let selected = s.kubectl_ok(&["get", "widgets.v2.example.com", "-l", "example.com/color=red", "-o", "name"]);
+    assert_eq!(selected.trim(), "widget.example.com/w");
     let list = kubectl_json(&s, &["get", "widgets.v2.example.com", "-o", "json"]);
     assert_eq!(list["items"][0]["apiVersion"], "example.com/v2");
     assert_eq!(list["items"][0]["spec"]["replicas"], 3);

@@ -50,25 +50,26 @@ impl Registry {
         // Each kind sees storage through its codec (`--storage-media-type`): JSON in and out. A
         // resource with several versions is stored at its storage version, and each version's codec
         // converts to and from it.
-        let codec = |info: &'static KindInfo| -> ObjectCodec {
-            let versions: Vec<&'static KindInfo> = kinds.iter().copied().filter(|k| k.group == info.group && k.plural == info.plural).collect();
-            match versions.iter().find(|k| k.storage) {
-                Some(stored) if versions.len() > 1 => ObjectCodec::versioned(
-                    media,
-                    stored.schema,
-                    info.version,
-                    stored.version,
-                    Converter::new(info, kinds, Some(resolver.clone())),
-                ),
-                _ => ObjectCodec::new(media, info.schema),
+        // A resource with several versions: their converter and the storage version.
+        let versions = |info: &'static KindInfo| -> Option<(Converter, &'static KindInfo)> {
+            let converter = Converter::new(info, kinds, Some(resolver.clone()));
+            let stored = kinds.iter().copied().find(|k| k.group == info.group && k.plural == info.plural && k.storage)?;
+            (converter.versions() > 1).then_some((converter, stored))
+        };
+        let codec = |info: &'static KindInfo, versions: &Option<(Converter, &'static KindInfo)>| -> ObjectCodec {
+            match versions {
+                Some((converter, stored)) => {
+                    ObjectCodec::versioned(media, stored.schema, info.version, stored.version, converter.clone())
+                }
+                None => ObjectCodec::new(media, info.schema),
             }
         };
-        let kind_storage = |info: &'static KindInfo| Transcoded::new(storage.clone(), codec(info));
+        let kind_storage = |codec: ObjectCodec| Transcoded::new(storage.clone(), codec);
         // The caches read the backend itself and decode stored bytes straight into objects (no
         // JSON in between for protobuf).
-        let list_watch = |info: &'static KindInfo| -> (Arc<dyn ListWatch>, String) {
+        let list_watch = |info: &'static KindInfo, codec: ObjectCodec| -> (Arc<dyn ListWatch>, String) {
             let prefix = layout.resource_prefix(info.group, info.plural);
-            let codec = Arc::new(JsonCodec::for_storage(info.selectable_fields, codec(info)));
+            let codec = Arc::new(JsonCodec::for_storage(info.selectable_fields, codec));
             let lw: Arc<dyn ListWatch> = match cache.mode(&info.group_resource()) {
                 CacheMode::Cached { capacity } => {
                     Arc::new(Cacher::new(storage.clone(), prefix.clone(), CacherOptions::with_capacity(capacity), codec))
@@ -81,12 +82,12 @@ impl Registry {
         };
         let ns_info = kinds.iter().copied().find(|k| k.group.is_empty() && k.plural == "namespaces" && k.served);
         let namespaces = ns_info.map(|info| {
-            let (lw, prefix) = list_watch(info);
-            Arc::new(Store::new(info, kind_storage(info), lw, prefix, None))
+            let (lw, prefix) = list_watch(info, codec(info, &None));
+            Arc::new(Store::new(info, kind_storage(codec(info, &None)), lw, prefix, None))
         });
         let lookup = namespaces.as_ref().zip(ns_info).map(|(ns, info)| NamespaceLookup {
             lw: ns.list_watch().clone(),
-            storage: kind_storage(info) as Arc<dyn Storage>,
+            storage: kind_storage(codec(info, &None)) as Arc<dyn Storage>,
             prefix: ns.prefix().to_string(),
         });
         let mut stores = BTreeMap::new();
@@ -95,13 +96,15 @@ impl Registry {
             let store = match (&namespaces, ns_info) {
                 (Some(ns), Some(n)) if std::ptr::eq(n, info) => ns.clone(),
                 _ => {
-                    let (lw, prefix) = list_watch(info);
+                    let versions = versions(info);
+                    let codec = codec(info, &versions);
+                    let (lw, prefix) = list_watch(info, codec.clone());
                     let lookup = if info.namespaced() { lookup.clone() } else { None };
-                    let mut store = Store::new(info, kind_storage(info), lw, prefix, lookup);
-                    if let Some(stored) = kinds.iter().find(|k| k.group == info.group && k.plural == info.plural && k.storage) {
-                        store = store.with_storage_version(Converter::new(info, kinds, Some(resolver.clone())), stored.version);
-                    }
-                    Arc::new(store)
+                    let store = Store::new(info, kind_storage(codec), lw, prefix, lookup);
+                    Arc::new(match versions {
+                        Some((converter, stored)) => store.with_versions(converter, stored.version),
+                        None => store,
+                    })
                 }
             };
             stores.insert((info.group, info.version, info.plural), store);

@@ -136,12 +136,10 @@ pub struct Store {
     prefix: String,
     namespaces: Option<NamespaceLookup>,
     admission: std::sync::OnceLock<Arc<dyn Admit>>,
-    /// For a version other than the storage version: the conversion to it, where the kind's typed
-    /// hooks run.
-    hub: Option<(Converter, &'static str)>,
-    /// For a resource served at several versions: the conversions between them (managed fields
-    /// recorded at other versions are compared there).
-    converter: Option<Converter>,
+    /// For a resource with several versions: the conversions between them (managed fields recorded
+    /// at other versions are compared there) and its storage version (where the kind's typed hooks
+    /// run, when this store serves another).
+    versions: Option<(Converter, &'static str)>,
 }
 
 impl Store {
@@ -162,25 +160,19 @@ impl Store {
             prefix,
             namespaces,
             admission: std::sync::OnceLock::new(),
-            hub: None,
-            converter: None,
+            versions: None,
         }
     }
 
-    /// This store serves a version other than `storage_version`, converting with `converter`.
-    pub fn with_storage_version(mut self, converter: Converter, storage_version: &'static str) -> Store {
-        if storage_version != self.info.version {
-            self.hub = Some((converter.clone(), storage_version));
-        }
-        if converter.versions() > 1 {
-            self.converter = Some(converter);
-        }
+    /// The resource has several versions, converted by `converter`, stored at `storage_version`.
+    pub fn with_versions(mut self, converter: Converter, storage_version: &'static str) -> Store {
+        self.versions = Some((converter, storage_version));
         self
     }
 
     /// The conversions for managed fields recorded at other versions.
     fn versions(&self) -> Option<&dyn crate::apimachinery::apply::VersionConverter> {
-        self.converter.as_ref().map(|c| c as &dyn crate::apimachinery::apply::VersionConverter)
+        self.versions.as_ref().map(|(c, _)| c as &dyn crate::apimachinery::apply::VersionConverter)
     }
 
     /// Runs `f` on `object` (and `old`) at the storage version, where the kind's typed hooks are
@@ -191,7 +183,8 @@ impl Store {
         old: Option<&Value>,
         f: impl FnOnce(&mut Value, Option<&Value>) -> T,
     ) -> Result<T, ApiError> {
-        let Some((converter, storage)) = &self.hub else { return Ok(f(object, old)) };
+        let hub = self.versions.as_ref().filter(|(_, storage)| *storage != self.info.version);
+        let Some((converter, storage)) = hub else { return Ok(f(object, old)) };
         let convert = |v: Value, to: &str| converter.convert(v, to).map_err(|e| ApiError::Internal(e.to_string()));
         let mut hub = convert(object.clone(), storage)?;
         let old = old.map(|o| convert(o.clone(), storage)).transpose()?;
@@ -202,11 +195,16 @@ impl Store {
 
     /// The kind's mutating hooks (`default`, then `prepare_for_create`/`prepare_for_update`). A
     /// hook whose object does not decode into the generated type is not run: validation says why.
-    fn mutating_hooks(&self, object: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
+    /// What they change in `metadata` is kept (`meta` is what the store writes): labels,
+    /// annotations, finalizers and owner references, as upstream keeps what a strategy's
+    /// PrepareForCreate/PrepareForUpdate sets; the fields the store owns (name, uid, timestamps,
+    /// resourceVersion, generation, managedFields) stay the store's.
+    fn mutating_hooks(&self, object: &mut Value, old: Option<&Value>, meta: &mut ObjectMeta) -> Result<(), ApiError> {
         let hooks = &self.info.hooks;
         if hooks.default.is_none() && hooks.prepare_for_create.is_none() && hooks.prepare_for_update.is_none() {
             return Ok(());
         }
+        let before = object.get("metadata").cloned();
         self.at_storage_version(object, old, |object, old| {
             if let Some(default) = hooks.default {
                 let _ = default(object);
@@ -220,7 +218,15 @@ impl Store {
                 }
                 _ => {}
             }
-        })
+        })?;
+        if object.get("metadata") != before.as_ref() {
+            let hooked = self.decode_meta(object)?;
+            meta.labels = hooked.labels;
+            meta.annotations = hooked.annotations;
+            meta.finalizers = hooked.finalizers;
+            meta.owner_references = hooked.owner_references;
+        }
+        Ok(())
     }
 
     /// The kind's validation hooks (`validate_create`, `validate_update`).
@@ -575,7 +581,7 @@ impl Store {
         meta.generation = if self.strategy.tracks_generation { 1 } else { 0 };
         self.strategy.prepare_for_create(info, &mut object);
         apply_defaults(info.schema, &mut object);
-        self.mutating_hooks(&mut object, None)?;
+        self.mutating_hooks(&mut object, None, &mut meta)?;
         // Managed fields sent with a create are kept as upstream keeps them (its field manager
         // starts from the request's entries when they decode and are not empty); the creating
         // manager then takes what it set from them.
@@ -754,7 +760,7 @@ impl Store {
         }
         let mut new = Value::Object(new_map);
         apply_defaults(info.schema, &mut new);
-        self.mutating_hooks(&mut new, Some(old))?;
+        self.mutating_hooks(&mut new, Some(old), &mut meta)?;
         if self.strategy.tracks_generation && spec_changed(old, &new) {
             meta.generation = old_meta.generation + 1;
         }

@@ -6,8 +6,11 @@ use kapi_runtime::apimachinery::FieldError;
 use super::example_com::{v1, v2};
 
 /// `displayName` defaults to `<color> widget`: a default the schema cannot say (computed from
-/// another field).
+/// another field). The color is also a label, for selectors.
 pub fn default(widget: &mut v1::Widget) {
+    if let Some(color) = widget.spec.as_ref().and_then(|s| s.color.clone()) {
+        widget.metadata.labels.insert("example.com/color".into(), color);
+    }
     if let Some(spec) = widget.spec.as_mut() {
         if spec.display_name.is_none() {
             if let Some(color) = &spec.color {
