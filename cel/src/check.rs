@@ -151,20 +151,36 @@ pub(crate) struct Checker<'d> {
     /// Inside a call of `format`, which the homogeneous literal validator exempts (ext strings).
     in_format: u32,
     uses_old_self: bool,
+    /// Only the cost is wanted (an expression already checked): skip what only finds issues and
+    /// costs time, as compiling regex literals.
+    pricing: bool,
+}
+
+impl<'d> Checker<'d> {
+    fn new(decl: &'d DeclType, old: Option<(&'d DeclType, bool)>, pricing: bool) -> Self {
+        let mut c = Checker { scopes: Vec::new(), issues: Vec::new(), late: Vec::new(), in_format: 0, uses_old_self: false, pricing };
+        c.scopes.push(("self".into(), Node::of_decl(decl, Cost::n(1))));
+        if let Some((old, optional)) = old {
+            let mut n = Node::of_decl(old, Cost::n(1));
+            if optional {
+                n.ty = Ty::Optional(Box::new(n.ty));
+            }
+            c.scopes.push(("oldSelf".into(), n));
+        }
+        c
+    }
+}
+
+/// The estimated worst-case cost of `expr`, an expression [`check`] accepted, with `self` of `decl`
+/// and `oldSelf` of `old`: `check(..).cost.max` without the diagnostics.
+pub(crate) fn price<'d>(expr: &IdedExpr, decl: &'d DeclType, old: Option<(&'d DeclType, bool)>) -> u64 {
+    Checker::new(decl, old, true).expr(expr).cost.max
 }
 
 /// Types and prices `expr` with `self` of `decl` and `oldSelf` of `old` (optional with
 /// `optionalOldSelf`; absent where the rule may not use it).
 pub(crate) fn check<'d>(expr: &IdedExpr, decl: &'d DeclType, old: Option<(&'d DeclType, bool)>) -> Checked {
-    let mut c = Checker { scopes: Vec::new(), issues: Vec::new(), late: Vec::new(), in_format: 0, uses_old_self: false };
-    c.scopes.push(("self".into(), Node::of_decl(decl, Cost::n(1))));
-    if let Some((old, optional)) = old {
-        let mut n = Node::of_decl(old, Cost::n(1));
-        if optional {
-            n.ty = Ty::Optional(Box::new(n.ty));
-        }
-        c.scopes.push(("oldSelf".into(), n));
-    }
+    let mut c = Checker::new(decl, old, false);
     let n = c.expr(expr);
     if c.issues.is_empty() {
         c.issues = std::mem::take(&mut c.late);
@@ -908,7 +924,7 @@ impl<'d> Checker<'d> {
 
     /// Constant arguments upstream checks at compile time (`matches`, `find`, `findAll` regexes).
     fn check_literal_args(&mut self, id: u64, name: &str, args: &[IdedExpr]) {
-        if !matches!(name, "matches" | "find" | "findAll") {
+        if self.pricing || !matches!(name, "matches" | "find" | "findAll") {
             return;
         }
         let Some(IdedExpr { expr: Expr::Literal(LiteralValue::String(re)), .. }) = args.last().filter(|_| name == "matches").or(args.first()) else {

@@ -14,6 +14,8 @@
 //!   optionals, ext strings and ext lists;
 //! - **two-variable comprehensions** (`twovar` module), expanded, checked, and lowered for
 //!   cel-rust's interpreter;
+//! - **regexes compiled once** (`regexes` module): the literal patterns of `matches`, `find` and
+//!   `findAll`, as cel-go's regex optimizer does (cel-rust's `matches` compiles on every call);
 //! - the CRD environment of v1.36 and no more: ext.Math, ext.Encoders, ext.Bindings and ext.Strings
 //!   past version 2 are undeclared references, list and map literals must be homogeneous;
 //! - JSON to CEL values by declared type (`date-time` strings are timestamps, `number` nodes doubles).
@@ -23,12 +25,15 @@
 mod check;
 pub mod decl;
 mod libs;
+mod regexes;
 mod twovar;
 mod value;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
 use cel::{Context, Env, ExecutionError, Program, Value};
 use serde_json::Value as Json;
 
@@ -154,8 +159,8 @@ impl fmt::Debug for CompiledRule {
     }
 }
 
-/// A parsed expression and, when cel-rust cannot run it as checked (two-variable comprehensions),
-/// its lowered form to run instead.
+/// A parsed expression and, when cel-rust cannot run it as checked (two-variable comprehensions) or
+/// would run it slower (`matches`, see `regexes`), its lowered form to run instead.
 struct Prog {
     program: Program,
     lowered: Option<cel::common::ast::IdedExpr>,
@@ -164,6 +169,10 @@ struct Prog {
 impl Prog {
     fn new(program: Program) -> Self {
         let lowered = twovar::lower(program.expression());
+        let lowered = match lowered {
+            Some(l) => Some(regexes::lower(&l).unwrap_or(l)),
+            None => regexes::lower(program.expression()),
+        };
         Prog { program, lowered }
     }
 
@@ -194,6 +203,7 @@ fn env() -> &'static Arc<Env> {
             let _ = env.add_macro(m);
         }
         let _ = libs::register(&mut env);
+        let _ = regexes::register(&mut env);
         Arc::new(env)
     })
 }
@@ -419,19 +429,45 @@ pub enum Outcome {
     },
 }
 
-/// The variables of one evaluation.
+/// The variables of one evaluation: the JSON values, and what the rules of one node share of them
+/// (converted once for all the node's rules, which have the same declared type).
 pub struct Activation<'a> {
     self_value: &'a Json,
     old_value: Option<&'a Json>,
-    converted: OnceLock<Value>,
-    converted_old: OnceLock<Value>,
+    converted: OnceLock<Box<dyn Val>>,
+    converted_old: OnceLock<Box<dyn Val>>,
+    /// `oldSelf` as an optional (`optionalOldSelf`).
+    optional_old: OnceLock<Box<dyn Val>>,
     actual: OnceLock<(DeclType, Option<DeclType>)>,
 }
 
 impl<'a> Activation<'a> {
     /// `self` and, on update where the node correlates, `oldSelf`.
     pub fn new(self_value: &'a Json, old_value: Option<&'a Json>) -> Self {
-        Activation { self_value, old_value, converted: OnceLock::new(), converted_old: OnceLock::new(), actual: OnceLock::new() }
+        Activation {
+            self_value,
+            old_value,
+            converted: OnceLock::new(),
+            converted_old: OnceLock::new(),
+            optional_old: OnceLock::new(),
+            actual: OnceLock::new(),
+        }
+    }
+}
+
+/// `self` and `oldSelf` lent to the interpreter.
+struct Vars<'a> {
+    this: &'a (dyn Val + 'a),
+    old_self: Option<&'a (dyn Val + 'a)>,
+}
+
+impl VariableResolver for Vars<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        match variable {
+            "self" => Some(CowVal::Borrowed(self.this)),
+            "oldSelf" => self.old_self.map(CowVal::Borrowed),
+            _ => None,
+        }
     }
 }
 
@@ -467,23 +503,22 @@ impl CompiledRule {
             (new, old)
         });
         let old_decl = old.as_ref().unwrap_or(new);
-        check::check(program.checked(), new, Some((old_decl, self.optional_old_self))).cost.max
+        check::price(program.checked(), new, Some((old_decl, self.optional_old_self)))
     }
 
     fn run(&self, program: &Prog, act: &Activation<'_>) -> Result<Value, ExecutionError> {
+        // The variables are converted once per activation and lent to each rule's run: converting
+        // a `Value` for the interpreter copies it whole, which cost more than running a simple rule.
+        let this = act.converted.get_or_init(|| value::to_val(act.self_value, Some(&self.self_type)));
+        let old = act.old_value.map(|o| act.converted_old.get_or_init(|| value::to_val(o, Some(&self.self_type))));
+        let old_self = if self.optional_old_self {
+            Some(act.optional_old.get_or_init(|| value::optional(old.map(AsRef::as_ref))))
+        } else {
+            old
+        };
+        let vars = Vars { this: this.as_ref(), old_self: old_self.map(AsRef::as_ref) };
         let mut ctx = Context::with_env(Arc::clone(env()));
-        let this = act.converted.get_or_init(|| value::to_cel(act.self_value, Some(&self.self_type)));
-        ctx.add_variable_from_value("self", this.clone());
-        let old = act.old_value.map(|o| act.converted_old.get_or_init(|| value::to_cel(o, Some(&self.self_type))).clone());
-        if self.optional_old_self {
-            let opt = match old {
-                Some(v) => cel::objects::OptionalValue::of(v),
-                None => cel::objects::OptionalValue::none(),
-            };
-            ctx.add_variable_from_value("oldSelf", Value::Opaque(Arc::new(opt)));
-        } else if let Some(old) = old {
-            ctx.add_variable_from_value("oldSelf", old);
-        }
+        ctx.set_variable_resolver(&vars);
         program.execute(&ctx)
     }
 

@@ -285,8 +285,9 @@ vfn!(f_unwrap_opt, unwrap_opt);
 
 // ---- regex ----
 
-fn regex(pattern: &str, function: &str) -> Result<regex::Regex, ExecutionError> {
-    regex::Regex::new(pattern).map_err(|e| err(function, format!("error parsing regexp: {e}")))
+/// `pattern` compiled (once, when it is a literal of the rule: see `regexes`).
+fn regex(pattern: &str, function: &str) -> Result<Arc<regex::Regex>, ExecutionError> {
+    crate::regexes::compiled(pattern).map_err(|e| err(function, format!("error parsing regexp: {e}")))
 }
 
 fn find(a: &[Value]) -> R {
@@ -911,7 +912,10 @@ const QUALIFIED_NAME: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 
 fn full_match(re: &str, s: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{re})$")).is_ok_and(|r| r.is_match(s))
+    // The patterns are the constants above: compiled once.
+    let anchored = format!("^(?:{re})$");
+    crate::regexes::precompile(&anchored);
+    crate::regexes::compiled(&anchored).is_ok_and(|r| r.is_match(s))
 }
 
 fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {

@@ -449,3 +449,55 @@ fn refused_like_upstream() {
         assert_eq!(probe_err(r), "ok", "{r}");
     }
 }
+
+/// `matches` runs as `@matches` (literal patterns compiled once, see `regexes`) with cel-rust's
+/// results and error texts: member and global forms, a pattern from the object, an invalid one, a
+/// value of another type, inside a two-variable comprehension.
+#[test]
+fn matches_with_precompiled_patterns() {
+    let v = json!({"l": [3], "ls": ["ab", "a1"], "m": {"a1": "x", "b2": "y"}, "s": "hello", "i": 3, "lbig": ["^h.*o$", "["]});
+    let c = |r: &str| compile(&rule(r), &probe_type()).unwrap_or_else(|e| panic!("{r}: {e}"));
+    let run = |r: &str| {
+        let mut budget = RUNTIME_CEL_COST_BUDGET;
+        c(r).evaluate(&Activation::new(&v, None), &mut budget)
+    };
+    for r in [
+        "self.s.matches('^h.*o$') && !self.s.matches('^x')",
+        "matches(self.s, 'ell') && !matches(self.s, '^ell')",
+        "self.s.matches(self.lbig[0])",
+        "self.ls.all(x, x.matches('^a[a-z0-9]$'))",
+        "self.m.all(k, v, k.matches('^[ab][0-9]$') && v.matches('^[xy]$'))",
+        "self.ls.filter(x, x.matches('[0-9]')) == ['a1']",
+        "'abc123def'.find('[0-9]+') == '123' && self.s.find(self.lbig[0]) == 'hello'",
+    ] {
+        assert_eq!(run(r), Outcome::Pass, "{r}");
+    }
+    assert_eq!(run("self.s.matches('^x')"), Outcome::Fail { reason: Reason::Invalid, field_path: String::new(), detail: "failed rule: self.s.matches('^x')".into() });
+    let r = "self.s.matches(self.lbig[1])";
+    let Outcome::Error { detail } = run(r) else { panic!("{r}") };
+    assert!(detail.starts_with("'[' not a valid regex:\nregex parse error:"), "{detail}");
+    assert!(detail.ends_with(" evaluating rule: self.s.matches(self.lbig[1])"), "{detail}");
+    let r = "dyn(self.i).matches('1')";
+    assert_eq!(
+        run(r),
+        Outcome::Error { detail: format!("'no such overload': call arguments did not match a supported operator, function or macro signature for rule: {r}") }
+    );
+}
+
+/// Pricing an evaluation (`check::price`) gives the checker's estimate.
+#[test]
+fn price_is_the_checked_cost() {
+    let d = probe_type();
+    for r in [
+        "self.ls.all(x, x.matches('^a[a-z0-9]$'))",
+        "self.l.all(i, v, self.ls.all(j, w, w.size() > i))",
+        "self.m.exists(k, v, k.find('[0-9]') == '' || v.findAll('x', 2).size() > 0)",
+        "self.lmap.transformMapEntry(i, e, {e.k: e.v}).size() >= 0",
+        "'%s'.format([self.s]) == self.s && [1, 'a'.size()].size() == 2",
+    ] {
+        let p = env().compile(r).unwrap_or_else(|e| panic!("{r}: {e:?}"));
+        let checked = check::check(p.expression(), &d, Some((&d, false)));
+        assert!(checked.issues.is_empty(), "{r}");
+        assert_eq!(check::price(p.expression(), &d, Some((&d, false))), checked.cost.max, "{r}");
+    }
+}

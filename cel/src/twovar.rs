@@ -197,7 +197,8 @@ fn has_two_var(e: &IdedExpr) -> bool {
     found
 }
 
-fn visit(e: &IdedExpr, f: &mut dyn FnMut(&IdedExpr)) {
+/// Calls `f` on `e` and every node under it, parents first.
+pub(crate) fn visit(e: &IdedExpr, f: &mut dyn FnMut(&IdedExpr)) {
     f(e);
     match &e.expr {
         Expr::Call(c) => {
@@ -232,7 +233,8 @@ fn visit(e: &IdedExpr, f: &mut dyn FnMut(&IdedExpr)) {
     }
 }
 
-fn children_mut(e: &mut IdedExpr) -> Vec<&mut IdedExpr> {
+/// The direct children of `e`.
+pub(crate) fn children_mut(e: &mut IdedExpr) -> Vec<&mut IdedExpr> {
     match &mut e.expr {
         Expr::Call(c) => {
             let mut v: Vec<&mut IdedExpr> = Vec::new();

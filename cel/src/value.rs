@@ -4,45 +4,47 @@
 //! when used), objects and maps are CEL maps with string keys.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use cel::objects::{Key, Map};
-use cel::Value;
+use cel::common::types::{CelBool, CelBytes, CelDouble, CelDuration, CelInt, CelList, CelMap, CelMapKey, CelNull, CelOptional, CelString, CelTimestamp};
+use cel::common::value::Val;
 use serde_json::Value as Json;
 
 use crate::decl::{DeclKind, DeclType};
 
-/// Converts `json` as a value of `decl`.
-pub(crate) fn to_cel(json: &Json, decl: Option<&DeclType>) -> Value {
+/// Converts `json` as a value of `decl`, for the interpreter: the values cel-rust's `Value`s of the
+/// same data convert to, built directly. (They own their strings: values borrowing the JSON would
+/// give `Activation` a lifetime its drop depends on, and a caller's `evaluate(&Activation::new(..))`
+/// at the end of a block would no longer compile.)
+pub(crate) fn to_val(json: &Json, decl: Option<&DeclType>) -> Box<dyn Val> {
     let kind = decl.map(|d| &d.kind);
     match json {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
+        Json::Null => Box::new(CelNull),
+        Json::Bool(b) => Box::new(CelBool::from(*b)),
         Json::Number(n) => match (kind, n.as_i64()) {
-            (Some(DeclKind::Double), _) | (_, None) => Value::Float(n.as_f64().unwrap_or(0.0)),
-            (_, Some(i)) => Value::Int(i),
+            (Some(DeclKind::Double), _) | (_, None) => Box::new(CelDouble::from(n.as_f64().unwrap_or(0.0))),
+            (_, Some(i)) => Box::new(CelInt::from(i)),
         },
         Json::String(s) => match kind {
             Some(DeclKind::Bytes) => match base64_decode(s) {
-                Some(b) => Value::Bytes(Arc::new(b)),
-                None => Value::String(Arc::new(s.clone())),
+                Some(b) => Box::new(CelBytes::from(b)),
+                None => Box::new(CelString::from(s.clone())),
             },
             Some(DeclKind::Timestamp) => match chrono::DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Value::Timestamp(t),
-                Err(_) => Value::String(Arc::new(s.clone())),
+                Ok(t) => Box::new(CelTimestamp::from(t)),
+                Err(_) => Box::new(CelString::from(s.clone())),
             },
             Some(DeclKind::Duration) => match crate::libs::parse_go_duration(s) {
-                Some(d) => Value::Duration(d),
-                None => Value::String(Arc::new(s.clone())),
+                Some(d) => Box::new(CelDuration::from(d)),
+                None => Box::new(CelString::from(s.clone())),
             },
-            _ => Value::String(Arc::new(s.clone())),
+            _ => Box::new(CelString::from(s.clone())),
         },
         Json::Array(items) => {
             let elem = decl.and_then(DeclType::elem);
-            Value::List(Arc::new(items.iter().map(|i| to_cel(i, elem)).collect()))
+            Box::new(CelList::from(items.iter().map(|i| to_val(i, elem)).collect::<Vec<_>>()))
         }
         Json::Object(map) => {
-            let mut out: HashMap<Key, Value> = HashMap::with_capacity(map.len());
+            let mut out: HashMap<CelMapKey<'static>, Box<dyn Val>> = HashMap::with_capacity(map.len());
             for (k, v) in map {
                 // Nulls of object fields read as absent (upstream's unstructured objects skip them).
                 if v.is_null() && matches!(kind, Some(DeclKind::Object { .. })) {
@@ -53,18 +55,26 @@ pub(crate) fn to_cel(json: &Json, decl: Option<&DeclType>) -> Value {
                     Some(DeclKind::Object { fields, .. }) => match crate::decl::escape(k) {
                         Some(e) => {
                             let f = fields.get(&e);
-                            (e, f)
+                            (CelMapKey::from(e), f)
                         }
                         None => continue,
                     },
-                    Some(DeclKind::Map { value }) => (k.clone(), Some(&**value)),
-                    _ => (k.clone(), None),
+                    Some(DeclKind::Map { value }) => (CelMapKey::from(k.clone()), Some(&**value)),
+                    _ => (CelMapKey::from(k.clone()), None),
                 };
-                out.insert(Key::String(Arc::new(key)), to_cel(v, field));
+                out.insert(key, to_val(v, field));
             }
-            Value::Map(Map { map: Arc::new(out) })
+            Box::new(CelMap::from(out))
         }
     }
+}
+
+/// `optionalOldSelf`'s `oldSelf`: `optional.of(old)`, or `optional.none()` without an old value.
+pub(crate) fn optional(old: Option<&(dyn Val + 'static)>) -> Box<dyn Val> {
+    Box::new(match old {
+        Some(v) => CelOptional::of(v.clone_as_boxed()),
+        None => CelOptional::none(),
+    })
 }
 
 /// Standard base64 with padding (Go's `base64.StdEncoding`), as `format: byte` values are written.
