@@ -29,7 +29,7 @@ pub type ServiceResolver = Arc<dyn Fn(&str, &str, u16) -> Result<String, String>
 /// but for labels and annotations, which the webhook may change.
 pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object: Value, desired: &str) -> Result<Value, ConversionError> {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let gvk = format!("{}, Kind={}", str_of(&object, "apiVersion"), str_of(&object, "kind"));
+    let gvk = gvk_string(&str_of(&object, "apiVersion"), &str_of(&object, "kind"));
     let failed = |e: String| ConversionError(format!("conversion webhook for {gvk} failed: {e}"));
     let review_version =
         review_version(w.review_versions).ok_or_else(|| ConversionError("no supported conversion review versions".into()))?;
@@ -78,13 +78,45 @@ fn review_version(versions: &[&'static str]) -> Option<&'static str> {
     versions.iter().copied().find(|v| matches!(*v, "v1" | "v1beta1"))
 }
 
+/// Go's `GroupVersionKind.String()` of an apiVersion and kind (`/v1, Kind=Pod` for the core group,
+/// `/, Kind=` for nothing).
+fn gvk_string(api_version: &str, kind: &str) -> String {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    format!("{group}/{version}, Kind={kind}")
+}
+
+/// How upstream's client decodes the answer into the review type it sent: an answer naming another
+/// registered review version cannot be converted, a kind the scheme does not know is refused; an
+/// answer without apiVersion or kind is decoded as the type sent (and then checked, for v1).
+fn decode_review(answer: &Value, review_version: &str) -> Result<(), String> {
+    let str_of = |k: &str| answer.get(k).and_then(Value::as_str).unwrap_or_default();
+    let (api_version, kind) = (str_of("apiVersion"), str_of("kind"));
+    if api_version.is_empty() || kind.is_empty() {
+        return Ok(());
+    }
+    let version = api_version.strip_prefix("apiextensions.k8s.io/").filter(|v| matches!(*v, "v1" | "v1beta1"));
+    match version {
+        Some(v) if kind == "ConversionReview" => {
+            if v == review_version {
+                Ok(())
+            } else {
+                Err(format!("converting ({v}.ConversionReview) to ({review_version}.ConversionReview): unknown conversion"))
+            }
+        }
+        _ => Err(format!(
+            "no kind {kind:?} is registered for version {api_version:?} in scheme \"pkg/util/webhook/client.go:71\""
+        )),
+    }
+}
+
 /// `getConvertedObjectsFromResponse`: the converted objects of a successful answer.
 fn converted_objects(answer: &Value, review_version: &str, uid: &str) -> Result<Vec<Value>, String> {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    decode_review(answer, review_version)?;
     if review_version == "v1" {
         // v1 answers are checked for their kind and uid; v1beta1 ones never were (upstream keeps that).
         let expected = "apiextensions.k8s.io/v1, Kind=ConversionReview";
-        let got = format!("{}, Kind={}", str_of(answer, "apiVersion"), str_of(answer, "kind"));
+        let got = gvk_string(&str_of(answer, "apiVersion"), &str_of(answer, "kind"));
         if got != expected {
             return Err(format!("expected webhook response of {expected}, got {got}"));
         }
@@ -284,9 +316,34 @@ mod tests {
             "response": {"uid": "u1", "result": {"status": "Success"}, "convertedObjects": [{"a": 1}]}});
         assert_eq!(converted_objects(&ok, "v1", "u1"), Ok(vec![json!({"a": 1})]));
         let check = |answer: Value, version: &str| converted_objects(&answer, version, "u1").expect_err("refused");
+        // How kube-apiserver v1.36.2 answered each (asked with a live webhook).
         assert_eq!(
             check(json!({"apiVersion": "apiextensions.k8s.io/v1beta1", "kind": "ConversionReview", "response": {}}), "v1"),
-            "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got apiextensions.k8s.io/v1beta1, Kind=ConversionReview"
+            "converting (v1beta1.ConversionReview) to (v1.ConversionReview): unknown conversion"
+        );
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "response": {}}), "v1beta1"),
+            "converting (v1.ConversionReview) to (v1beta1.ConversionReview): unknown conversion"
+        );
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "Other", "response": {}}), "v1"),
+            r#"no kind "Other" is registered for version "apiextensions.k8s.io/v1" in scheme "pkg/util/webhook/client.go:71""#
+        );
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v2", "kind": "ConversionReview", "response": {}}), "v1beta1"),
+            r#"no kind "ConversionReview" is registered for version "apiextensions.k8s.io/v2" in scheme "pkg/util/webhook/client.go:71""#
+        );
+        assert_eq!(
+            check(json!({"response": {}}), "v1"),
+            "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got /, Kind="
+        );
+        assert_eq!(
+            check(json!({"kind": "ConversionReview", "response": {}}), "v1"),
+            "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got /, Kind=ConversionReview"
+        );
+        assert_eq!(
+            check(json!({"apiVersion": "apiextensions.k8s.io/v1", "response": {}}), "v1"),
+            "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, got apiextensions.k8s.io/v1, Kind="
         );
         assert_eq!(check(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview"}), "v1"), "no response provided");
         assert_eq!(
@@ -302,6 +359,7 @@ mod tests {
         // v1beta1 answers were never checked for their kind or uid.
         let beta = json!({"response": {"uid": "other", "result": {"status": "Success"}, "convertedObjects": []}});
         assert_eq!(converted_objects(&beta, "v1beta1", "u1"), Ok(vec![]));
+        assert_eq!(gvk_string("v1", "Pod"), "/v1, Kind=Pod");
     }
 
     #[test]
