@@ -865,6 +865,9 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 
     let mut recheck = Recheck::new();
+    // Re-lists forced by objects that cannot be decoded back off (a conversion webhook that is down
+    // while writes go on would otherwise re-list on every write); reset by a list without any.
+    let mut relist_backoff = initial_backoff;
     'list: loop {
         if *stop.borrow() {
             return;
@@ -875,6 +878,9 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         };
         match listed {
             Ok((store, undecodable, revision)) => {
+                if undecodable.is_empty() {
+                    relist_backoff = initial_backoff;
+                }
                 shared.replace(store, undecodable, revision);
                 recheck.arm(&shared);
                 backoff = initial_backoff;
@@ -949,6 +955,9 @@ async fn reflect(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     // What the key holds now cannot be decoded: re-list (every watcher ends; the
                     // list records the key as undecodable, and consistent lists over it fail).
                     shared.note_decode_error(&key, error);
+                    if !pause(&mut relist_backoff, &mut stop).await {
+                        return;
+                    }
                     continue 'list;
                 }
                 match other {
