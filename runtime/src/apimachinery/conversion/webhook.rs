@@ -28,8 +28,7 @@ pub type ServiceResolver = Arc<dyn Fn(&str, &str, u16) -> Result<String, String>
 /// object ...`, `... returned invalid metadata: ...`. The converted object keeps the input's metadata
 /// but for labels and annotations, which the webhook may change.
 pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object: Value, desired: &str) -> Result<Value, ConversionError> {
-    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-    let gvk = gvk_string(&str_of(&object, "apiVersion"), &str_of(&object, "kind"));
+    let gvk = gvk_string(str_of(&object, "apiVersion"), str_of(&object, "kind"));
     let failed = |e: String| ConversionError(format!("conversion webhook for {gvk} failed: {e}"));
     let review_version =
         review_version(w.review_versions).ok_or_else(|| ConversionError("no supported conversion review versions".into()))?;
@@ -62,7 +61,7 @@ pub fn convert(w: &WebhookConversion, resolver: Option<&ServiceResolver>, object
     if got_kind != kind {
         return Err(invalid("object at index 0", format!("invalid kind (expected {kind}, received {got_kind})")));
     }
-    let meta_of = |v: &Value, k: &str| v.get("metadata").map(|m| str_of(m, k)).unwrap_or_default();
+    let meta_of = |v: &Value, k: &str| v.get("metadata").map(|m| str_of(m, k).to_string()).unwrap_or_default();
     for (field, what) in [("name", "name"), ("namespace", "namespace"), ("uid", "UID")] {
         let (e, a) = (meta_of(&object, field), meta_of(&out, field));
         if e != a {
@@ -78,6 +77,11 @@ fn review_version(versions: &[&'static str]) -> Option<&'static str> {
     versions.iter().copied().find(|v| matches!(*v, "v1" | "v1beta1"))
 }
 
+/// The string at `key` of `v` ("" when absent or not a string, as Go's zero value reads).
+fn str_of<'v>(v: &'v Value, key: &str) -> &'v str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
 /// Go's `GroupVersionKind.String()` of an apiVersion and kind (`/v1, Kind=Pod` for the core group,
 /// `/, Kind=` for nothing).
 fn gvk_string(api_version: &str, kind: &str) -> String {
@@ -89,8 +93,7 @@ fn gvk_string(api_version: &str, kind: &str) -> String {
 /// registered review version cannot be converted, a kind the scheme does not know is refused; an
 /// answer without apiVersion or kind is decoded as the type sent (and then checked, for v1).
 fn decode_review(answer: &Value, review_version: &str) -> Result<(), String> {
-    let str_of = |k: &str| answer.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (api_version, kind) = (str_of("apiVersion"), str_of("kind"));
+    let (api_version, kind) = (str_of(answer, "apiVersion"), str_of(answer, "kind"));
     if api_version.is_empty() || kind.is_empty() {
         return Ok(());
     }
@@ -111,12 +114,11 @@ fn decode_review(answer: &Value, review_version: &str) -> Result<(), String> {
 
 /// `getConvertedObjectsFromResponse`: the converted objects of a successful answer.
 fn converted_objects(answer: &Value, review_version: &str, uid: &str) -> Result<Vec<Value>, String> {
-    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     decode_review(answer, review_version)?;
     if review_version == "v1" {
         // v1 answers are checked for their kind and uid; v1beta1 ones never were (upstream keeps that).
         let expected = "apiextensions.k8s.io/v1, Kind=ConversionReview";
-        let got = gvk_string(&str_of(answer, "apiVersion"), &str_of(answer, "kind"));
+        let got = gvk_string(str_of(answer, "apiVersion"), str_of(answer, "kind"));
         if got != expected {
             return Err(format!("expected webhook response of {expected}, got {got}"));
         }
@@ -129,7 +131,7 @@ fn converted_objects(answer: &Value, review_version: &str, uid: &str) -> Result<
     if str_of(&result, "status") != "Success" {
         let message = str_of(&result, "message");
         if !message.is_empty() {
-            return Err(message);
+            return Err(message.to_string());
         }
         return Err(format!("response.result.status was '{}', not 'Success'", str_of(&result, "status")));
     }
