@@ -59,8 +59,8 @@ fn parse(args: &[String]) -> Result<Options> {
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     let package_dir = package_dir(root, &opts.package)?;
-    let schema_dirs: Vec<PathBuf> = crate::generate::SETS.iter().map(|(s, _)| root.join(s)).collect();
     let sets: Vec<(PathBuf, PathBuf)> = crate::generate::SETS.iter().map(|(s, g)| (root.join(s), root.join(g))).collect();
+    let schema_dirs: Vec<PathBuf> = sets.iter().map(|(s, _)| s.clone()).collect();
     let mut code_dirs: Vec<PathBuf> = CRATES.iter().map(|c| root.join(c)).collect();
     code_dirs.push(package_dir.join("src"));
     // The package's own generated files are written by `generate`; its sources are watched above.
